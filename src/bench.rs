@@ -1,0 +1,123 @@
+//! `modspec bench`: drives a server over loopback with concurrent clients
+//! sending signed V3 requests, each client to a fresh world of its own, and
+//! reports throughput and latency.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use reqwest::Url;
+
+use crate::client::{ControlClient, EcsClient, EcsRequest, SignatureStyle};
+use crate::server::{CONTROL_PREFIX, Server, ServerConfig};
+use crate::spec::sample_world;
+use crate::wire::ParamList;
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    pub clients: usize,
+    pub requests: usize,
+    /// `None`: start the embedded server on loopback.
+    pub target: Option<Url>,
+}
+
+/// The figures of one run.
+#[derive(Clone, Debug)]
+pub struct BenchReport {
+    pub requests: usize,
+    pub elapsed: Duration,
+    pub p50: Duration,
+    pub p99: Duration,
+    /// Answers other than the expected `DryRunOperation` (should be zero).
+    pub unexpected: usize,
+}
+
+impl BenchReport {
+    pub fn per_second(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// Runs the benchmark. Every request is a full pass through the gateway
+/// (signature, nonce) and the oracle; `DryRun=true` keeps T1 from
+/// short-circuiting later requests.
+pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
+    let (base, _server) = match &opts.target {
+        Some(url) => (url.clone(), None),
+        None => {
+            let server = Server::bind(SocketAddr::from(([127, 0, 0, 1], 0)), &ServerConfig::default()).await?;
+            let addr = server.local_addr()?;
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            tokio::spawn(server.run(async {
+                let _ = rx.await;
+            }));
+            (Url::parse(&format!("http://{addr}/"))?, Some(tx))
+        }
+    };
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(opts.clients)
+        .build()?;
+    let timeout = Duration::from_secs(10);
+    let control = ControlClient::new(
+        http.clone(),
+        base.join(CONTROL_PREFIX.trim_start_matches('/'))?,
+        timeout,
+    );
+    let ecs = EcsClient::new(http, base, timeout);
+    let world = sample_world();
+    let per_client = opts.requests.div_ceil(opts.clients.max(1));
+    let mut handles = Vec::new();
+    let mut worlds = Vec::new();
+    for _ in 0..opts.clients.max(1) {
+        worlds.push(control.create_world(&world).await?);
+    }
+    let started = Instant::now();
+    for w in worlds {
+        let ecs = ecs.clone();
+        handles.push(tokio::spawn(async move {
+            let params: ParamList = [
+                ("InstanceId", "i-conf0001"),
+                ("InternetMaxBandwidthOut", "6"),
+                ("DryRun", "true"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+            let req = EcsRequest::modify(SignatureStyle::V3, params);
+            let mut lat = Vec::with_capacity(per_client);
+            let mut unexpected = 0usize;
+            for _ in 0..per_client {
+                let t = Instant::now();
+                let ok = match ecs.send(&w.access_key_id, &w.secret, &req).await {
+                    Ok(ex) => ex.status == 400 && ex.body.windows(15).any(|b| b == b"DryRunOperation"),
+                    Err(_) => false,
+                };
+                lat.push(t.elapsed());
+                unexpected += usize::from(!ok);
+            }
+            (lat, unexpected)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut unexpected = 0;
+    for h in handles {
+        let (lat, bad) = h.await?;
+        all.extend(lat);
+        unexpected += bad;
+    }
+    let elapsed = started.elapsed();
+    all.sort();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    Ok(BenchReport {
+        requests: all.len(),
+        elapsed,
+        p50: pct(0.50),
+        p99: pct(0.99),
+        unexpected,
+    })
+}

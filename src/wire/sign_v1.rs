@@ -1,0 +1,259 @@
+//! Signature version 1.0 (HMAC-SHA1), the classic RPC signature.
+//!
+//! The whole request is carried in parameters, so the string to sign is
+//! built from the parameter list alone (behaviour.md 2.1):
+//! `METHOD&%2F&pe(sorted "pe(k)=pe(v)" pairs joined by &)`. Sorting uses the
+//! encoded strings, so the verifier's and the signer's order agree byte for
+//! byte whatever characters a name or value holds.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use hmac::{Hmac, KeyInit, Mac};
+use sha1::Sha1;
+
+use super::encode::pe;
+use super::params::ParamList;
+
+type HmacSha1 = Hmac<Sha1>;
+
+/// The `Timestamp` (and V3 `x-acs-date`) layout, ISO 8601 UTC to the second.
+const TIMESTAMP_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
+
+/// Builds the V1 StringToSign for `method` over every pair of `params`
+/// except those named `Signature`.
+///
+/// Empty values are included (`SignatureType=`), repeated names are all
+/// included, and pairs are sorted by encoded name, then encoded value.
+pub fn string_to_sign(method: &str, params: &ParamList) -> String {
+    let canonical = params
+        .encoded_sorted(Some("Signature"))
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    format!("{method}&%2F&{}", pe(&canonical))
+}
+
+/// A MAC keyed with `secret + "&"`, the V1 key derivation (the part after
+/// `&` would be a security token secret, which this API never uses).
+fn keyed_mac(secret: &str) -> Option<HmacSha1> {
+    // HMAC accepts keys of any length, so this never yields `None`; the
+    // Option only spares the code an `expect`.
+    HmacSha1::new_from_slice(format!("{secret}&").as_bytes()).ok()
+}
+
+/// Computes `Base64(HMAC-SHA1(secret + "&", string_to_sign))`.
+pub fn sign(secret: &str, string_to_sign: &str) -> String {
+    match keyed_mac(secret) {
+        Some(mut mac) => {
+            mac.update(string_to_sign.as_bytes());
+            BASE64.encode(mac.finalize().into_bytes())
+        }
+        // Unreachable (see `keyed_mac`); an empty signature never verifies.
+        None => String::new(),
+    }
+}
+
+/// Checks `given_signature` against the request's own parameters.
+///
+/// On a mismatch the error carries the server's StringToSign, which the
+/// `SignatureDoesNotMatch` message quotes so a client can diff it against
+/// its own. The comparison runs on the decoded MAC bytes in constant time;
+/// a signature that is not valid Base64 is simply a mismatch.
+///
+/// # Errors
+///
+/// The server's StringToSign, whenever the signature does not match.
+pub fn verify(secret: &str, method: &str, params: &ParamList, given_signature: &str) -> Result<(), String> {
+    let sts = string_to_sign(method, params);
+    let Ok(given) = BASE64.decode(given_signature) else {
+        return Err(sts);
+    };
+    let Some(mut mac) = keyed_mac(secret) else {
+        return Err(sts);
+    };
+    mac.update(sts.as_bytes());
+    match mac.verify_slice(&given) {
+        Ok(()) => Ok(()),
+        Err(_) => Err(sts),
+    }
+}
+
+/// The common parameters a V1 client chooses per request.
+#[derive(Clone, Copy, Debug)]
+pub struct V1Common<'a> {
+    /// Sent as `AccessKeyId`; identifies the account (and its secret).
+    pub access_key_id: &'a str,
+    /// Sent as `SignatureNonce`; must be unique per key within 15 minutes.
+    pub nonce: &'a str,
+    /// Sent as `Timestamp`, `yyyy-MM-ddTHH:mm:ssZ` (see [`timestamp_now`]).
+    pub timestamp: &'a str,
+    /// Sent as `Format` when set; the server defaults to XML without it.
+    pub format: Option<&'a str>,
+}
+
+/// Signs a V1 request as a client would.
+///
+/// Returns `op_params` (in their order) followed by `Action`, `Version`,
+/// `AccessKeyId`, `SignatureMethod=HMAC-SHA1`, `SignatureVersion=1.0`,
+/// `SignatureNonce`, `Timestamp`, `Format` (if given) and finally
+/// `Signature`. Send it with [`ParamList::to_query_string`] as the URL query
+/// or as a form body.
+pub fn sign_request(
+    method: &str,
+    op_params: &ParamList,
+    action: &str,
+    version: &str,
+    common: &V1Common,
+    secret: &str,
+) -> ParamList {
+    let mut params = op_params.clone();
+    params.push("Action", action);
+    params.push("Version", version);
+    params.push("AccessKeyId", common.access_key_id);
+    params.push("SignatureMethod", "HMAC-SHA1");
+    params.push("SignatureVersion", "1.0");
+    params.push("SignatureNonce", common.nonce);
+    params.push("Timestamp", common.timestamp);
+    if let Some(format) = common.format {
+        params.push("Format", format);
+    }
+    let signature = sign(secret, &string_to_sign(method, &params));
+    params.push("Signature", signature);
+    params
+}
+
+/// The current UTC time as `yyyy-MM-ddTHH:mm:ssZ`.
+pub fn timestamp_now() -> String {
+    Utc::now().format(TIMESTAMP_FORMAT).to_string()
+}
+
+/// Parses a `yyyy-MM-ddTHH:mm:ssZ` timestamp and nothing else.
+///
+/// chrono alone would also take single-digit fields, signs and longer years,
+/// so the fixed shape is checked first: exactly 20 bytes, digits everywhere
+/// except `-`, `-`, `T`, `:`, `:`, `Z` at their places. Offsets, fractions
+/// and lower-case `t`/`z` are rejected (G6).
+pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+    const SHAPE: &[u8; 20] = b"dddd-dd-ddTdd:dd:ddZ";
+    let bytes = s.as_bytes();
+    if bytes.len() != SHAPE.len() {
+        return None;
+    }
+    let shaped = bytes.iter().zip(SHAPE).all(|(&b, &want)| match want {
+        b'd' => b.is_ascii_digit(),
+        _ => b == want,
+    });
+    if !shaped {
+        return None;
+    }
+    NaiveDateTime::parse_from_str(s, TIMESTAMP_FORMAT)
+        .ok()
+        .map(|naive| naive.and_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(pairs: &[(&str, &str)]) -> ParamList {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn signature_pair_is_excluded_and_empty_values_kept() {
+        let p = list(&[("b", ""), ("Signature", "zzz"), ("a", "1")]);
+        assert_eq!(string_to_sign("GET", &p), "GET&%2F&a%3D1%26b%3D");
+    }
+
+    #[test]
+    fn repeated_names_are_all_signed_sorted_by_value() {
+        let p = list(&[("k", "b"), ("k", "a")]);
+        assert_eq!(string_to_sign("POST", &p), "POST&%2F&k%3Da%26k%3Db");
+    }
+
+    #[test]
+    fn values_are_encoded_twice() {
+        // pe once per pair, then once more over the joined string, so a
+        // space ends up as %2520 and a colon as %253A.
+        let p = list(&[("t", "a b:")]);
+        assert_eq!(string_to_sign("GET", &p), "GET&%2F&t%3Da%2520b%253A");
+    }
+
+    #[test]
+    fn sign_then_verify_and_tamper() {
+        let common = V1Common {
+            access_key_id: "ak",
+            nonce: "n1",
+            timestamp: "2024-01-01T12:00:00Z",
+            format: Some("JSON"),
+        };
+        let op = list(&[("InstanceId", "i-1"), ("InstanceType", "ecs.g6.large")]);
+        let signed = sign_request("POST", &op, "ModifyInstanceSpec", "2014-05-26", &common, "s");
+        let sig = signed.get("Signature").unwrap_or_default().to_string();
+        assert!(verify("s", "POST", &signed, &sig).is_ok());
+        assert!(verify("wrong", "POST", &signed, &sig).is_err());
+        assert!(verify("s", "GET", &signed, &sig).is_err());
+        assert!(verify("s", "POST", &signed, "not base64!").is_err());
+        assert!(verify("s", "POST", &signed, "").is_err());
+
+        let mut tampered = signed.clone();
+        tampered.push("InstanceType", "ecs.g7.large");
+        let err = verify("s", "POST", &tampered, &sig).err().unwrap_or_default();
+        assert!(err.contains("ecs.g7.large"), "{err}");
+    }
+
+    #[test]
+    fn sign_request_appends_common_params_in_order() {
+        let common = V1Common {
+            access_key_id: "ak",
+            nonce: "n",
+            timestamp: "t",
+            format: None,
+        };
+        let signed = sign_request("GET", &list(&[("X", "1")]), "A", "V", &common, "s");
+        let names: Vec<&str> = signed.iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            names,
+            [
+                "X",
+                "Action",
+                "Version",
+                "AccessKeyId",
+                "SignatureMethod",
+                "SignatureVersion",
+                "SignatureNonce",
+                "Timestamp",
+                "Signature"
+            ]
+        );
+    }
+
+    #[test]
+    fn timestamp_now_parses_back() {
+        assert!(parse_timestamp(&timestamp_now()).is_some());
+    }
+
+    #[test]
+    fn timestamp_shape_is_strict() {
+        let ok = parse_timestamp("2024-01-01T12:00:00Z").map(|t| t.timestamp());
+        assert_eq!(ok, Some(1_704_110_400));
+        for bad in [
+            "",
+            "2024-01-01T12:00:00",
+            "2024-01-01 12:00:00Z",
+            "2024-01-01t12:00:00z",
+            "2024-1-01T12:00:00Z",
+            "2024-01-01T12:00:00.5Z",
+            "2024-01-01T12:00:00+00:00",
+            "+024-01-01T12:00:00Z",
+            "2024-13-01T12:00:00Z",
+            "2024-02-30T12:00:00Z",
+            "2024-01-01T24:00:00Z",
+            "２024-01-01T12:00:00Z",
+        ] {
+            assert_eq!(parse_timestamp(bad), None, "{bad:?}");
+        }
+    }
+}
