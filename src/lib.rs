@@ -13,8 +13,13 @@
 
 pub mod bench;
 pub mod client;
+pub mod commands;
+pub mod report;
+pub mod runner;
+pub mod scenario;
 pub mod server;
+pub mod snapshots;
 pub mod spec;
 pub mod wire;
 
-mod util;
+pub mod util;

@@ -6,48 +6,11 @@ use std::time::Duration;
 
 use reqwest::Url;
 
+use super::prepare::{EcsRequest, Prepared, prepare};
 use super::secret::Secret;
-use crate::wire::{ParamList, sign_v1, sign_v3};
 
 /// The most of a response body the harness reads.
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
-
-/// Which signature a request carries.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum SignatureStyle {
-    V1,
-    #[default]
-    V3,
-}
-
-/// One request to send.
-#[derive(Clone, Debug)]
-pub struct EcsRequest {
-    pub method: String,
-    pub params: ParamList,
-    pub style: SignatureStyle,
-    pub action: String,
-    pub version: String,
-    /// Extra headers sent (and, for V3, signed).
-    pub headers: Vec<(String, String)>,
-    /// V1 POST: send the parameters as a form body instead of the query.
-    pub form_body: bool,
-}
-
-impl EcsRequest {
-    /// A ModifyInstanceSpec request with default protocol settings.
-    pub fn modify(style: SignatureStyle, params: ParamList) -> Self {
-        EcsRequest {
-            method: "POST".into(),
-            params,
-            style,
-            action: crate::server::ACTION.into(),
-            version: crate::server::VERSION.into(),
-            headers: Vec::new(),
-            form_body: true,
-        }
-    }
-}
 
 /// What came back.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,63 +59,26 @@ impl EcsClient {
 
     /// Signs and sends one request with fresh nonce and timestamp.
     pub async fn send(&self, access_key_id: &str, secret: &Secret, req: &EcsRequest) -> Result<Exchange, SendError> {
-        let nonce = uuid::Uuid::new_v4().simple().to_string();
-        let stamp = sign_v1::timestamp_now();
-        let host = host_header(&self.base);
+        let prepared = prepare(req, access_key_id, secret, &host_header(&self.base));
+        self.send_prepared(&prepared, &[]).await
+    }
+
+    /// Sends a prepared request as is, plus `extra` headers (not signed).
+    pub async fn send_prepared(&self, p: &Prepared, extra: &[(&str, &str)]) -> Result<Exchange, SendError> {
         let mut url = self.base.clone();
-        let method = reqwest::Method::from_bytes(req.method.as_bytes()).unwrap_or(reqwest::Method::POST);
-        let (headers, body) = match req.style {
-            SignatureStyle::V3 => {
-                let signed = sign_v3::sign_request(&sign_v3::V3Input {
-                    method: &req.method,
-                    host: &host,
-                    query: &req.params,
-                    body: b"",
-                    action: &req.action,
-                    version: &req.version,
-                    access_key_id,
-                    secret: secret.expose(),
-                    nonce: &nonce,
-                    date: &stamp,
-                    extra_headers: &req.headers,
-                });
-                url.set_query(Some(&signed.query).filter(|q| !q.is_empty()).map(|q| q.as_str()));
-                (signed.headers, Vec::new())
-            }
-            SignatureStyle::V1 => {
-                let common = sign_v1::V1Common {
-                    access_key_id,
-                    nonce: &nonce,
-                    timestamp: &stamp,
-                    format: None,
-                };
-                let signed = sign_v1::sign_request(
-                    &req.method,
-                    &req.params,
-                    &req.action,
-                    &req.version,
-                    &common,
-                    secret.expose(),
-                );
-                let mut headers = req.headers.clone();
-                let encoded = signed.to_query_string();
-                if req.form_body && req.method == "POST" {
-                    headers.push(("content-type".into(), "application/x-www-form-urlencoded".into()));
-                    (headers, encoded.into_bytes())
-                } else {
-                    url.set_query(Some(&encoded));
-                    (headers, Vec::new())
-                }
-            }
-        };
+        url.set_query(Some(p.query.as_str()).filter(|q| !q.is_empty()));
+        let method = reqwest::Method::from_bytes(p.method.as_bytes()).unwrap_or(reqwest::Method::POST);
         let mut rb = self.http.request(method, url).timeout(self.timeout);
-        for (k, v) in &headers {
+        for (k, v) in &p.headers {
             // `host` is set by the HTTP client from the URL, identically.
             if !k.eq_ignore_ascii_case("host") {
                 rb = rb.header(k, v);
             }
         }
-        self.exchange(rb.body(body)).await
+        for (k, v) in extra {
+            rb = rb.header(*k, *v);
+        }
+        self.exchange(rb.body(p.body.clone())).await
     }
 
     async fn exchange(&self, rb: reqwest::RequestBuilder) -> Result<Exchange, SendError> {

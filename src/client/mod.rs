@@ -4,8 +4,10 @@
 
 mod control;
 mod ecs;
+mod prepare;
 mod secret;
 
 pub use control::{ControlClient, ControlError, WorldHandle};
-pub use ecs::{EcsClient, EcsRequest, Exchange, SendError, SignatureStyle};
+pub use ecs::{EcsClient, Exchange, MAX_RESPONSE_BYTES, SendError, host_header};
+pub use prepare::{Damage, EcsRequest, Prepared, SignatureStyle, UNKNOWN_ACCESS_KEY, prepare};
 pub use secret::Secret;

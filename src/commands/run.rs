@@ -1,0 +1,128 @@
+//! `modspec run`: load the cases, reach the target (the embedded server by
+//! default), run the selected trials, and summarise.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use reqwest::Url;
+
+use crate::client::Secret;
+use crate::report::Summary;
+use crate::runner::{Connect, TargetInfo, TrialResult, connect, load_error_result, run_all, start_embedded};
+use crate::scenario::{Signature, Trial, load_library};
+use crate::server::ServerConfig;
+use crate::spec::Mutant;
+
+/// Which trials to run.
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    /// Substrings of trial ids; empty selects all.
+    pub filters: Vec<String>,
+    /// Tags; empty selects all.
+    pub tags: Vec<String>,
+}
+
+impl Selection {
+    pub fn selects(&self, t: &Trial) -> bool {
+        (self.filters.is_empty() || self.filters.iter().any(|f| t.id.contains(f.as_str())))
+            && (self.tags.is_empty() || self.tags.iter().any(|g| t.tags.contains(g)))
+    }
+}
+
+/// Everything `modspec run` takes.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub cases: PathBuf,
+    /// `None`: the embedded reference server.
+    pub target: Option<Url>,
+    pub control: Option<Url>,
+    /// For the embedded server only: plant this bug.
+    pub mutant: Option<Mutant>,
+    pub selection: Selection,
+    pub strict: bool,
+    pub signature: Signature,
+    pub jobs: usize,
+    pub timeout: Duration,
+    pub env_credentials: Option<(String, Secret)>,
+}
+
+impl RunOptions {
+    /// Defaults for a run of `cases` against the embedded server.
+    pub fn embedded(cases: PathBuf) -> Self {
+        RunOptions {
+            cases,
+            target: None,
+            control: None,
+            mutant: None,
+            selection: Selection::default(),
+            strict: false,
+            signature: Signature::V3,
+            jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            timeout: Duration::from_secs(10),
+            env_credentials: None,
+        }
+    }
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct RunOutput {
+    pub results: Vec<TrialResult>,
+    pub summary: Summary,
+    pub info: TargetInfo,
+}
+
+/// Runs the suite. Case-file errors become Error results beside the others.
+pub async fn run(opts: &RunOptions) -> RunOutput {
+    let started = Instant::now();
+    let lib = load_library(&opts.cases);
+    let mut results: Vec<TrialResult> = lib.errors.iter().map(|e| load_error_result(e, &opts.cases)).collect();
+    let trials: Vec<Trial> = lib.trials.into_iter().filter(|t| opts.selection.selects(t)).collect();
+    let mut info = TargetInfo::default();
+    let mut run_error = None;
+    if trials.is_empty() && results.is_empty() {
+        run_error = Some(format!("no scenario selected under {}", opts.cases.display()));
+    }
+    let embedded = match &opts.target {
+        Some(_) => None,
+        None => {
+            let config = ServerConfig {
+                mutant: opts.mutant,
+                ..ServerConfig::default()
+            };
+            match start_embedded(&config).await {
+                Ok(e) => Some(e),
+                Err(e) => {
+                    run_error = Some(e.to_string());
+                    None
+                }
+            }
+        }
+    };
+    let target = opts.target.clone().or_else(|| embedded.as_ref().map(|e| e.url.clone()));
+    if let (Some(target), None) = (target, &run_error) {
+        let c = Connect {
+            target,
+            control: opts.control.clone(),
+            timeout: opts.timeout,
+            signature: opts.signature,
+            strict: opts.strict,
+            env_credentials: opts.env_credentials.clone(),
+        };
+        match connect(&c).await {
+            Ok((ctx, i)) => {
+                if ctx.control.is_none() && trials.iter().any(|t| !t.is_live()) {
+                    let note = i.control_note.clone().unwrap_or_default();
+                    run_error = Some(format!("no control protocol ({note}): only live scenarios could run"));
+                }
+                info = i;
+                results.extend(run_all(&ctx, &trials, opts.jobs).await);
+            }
+            Err(e) => run_error = Some(e.to_string()),
+        }
+    }
+    drop(embedded);
+    let mut summary = Summary::of(&results, started.elapsed());
+    summary.run_error = run_error;
+    RunOutput { results, summary, info }
+}

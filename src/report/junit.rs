@@ -1,0 +1,58 @@
+//! JUnit XML, written with quick-xml, one testcase per trial.
+
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+
+use super::summary::Summary;
+use crate::runner::{Outcome, TrialResult};
+
+/// Renders the results as a JUnit XML document.
+pub fn render_junit(results: &[TrialResult], summary: &Summary) -> String {
+    write(results, summary).unwrap_or_default()
+}
+
+fn write(results: &[TrialResult], s: &Summary) -> Result<String, std::io::Error> {
+    let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
+    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+    let total = results.len().to_string();
+    let failures = s.failed.to_string();
+    let errors = s.errors.to_string();
+    let skipped = s.skipped.to_string();
+    let time = format!("{:.3}", s.elapsed.as_secs_f64());
+    let mut suite = BytesStart::new("testsuite");
+    suite.push_attribute(("name", "modspec"));
+    suite.push_attribute(("tests", total.as_str()));
+    suite.push_attribute(("failures", failures.as_str()));
+    suite.push_attribute(("errors", errors.as_str()));
+    suite.push_attribute(("skipped", skipped.as_str()));
+    suite.push_attribute(("time", time.as_str()));
+    w.write_event(Event::Start(suite))?;
+    for r in results {
+        let mut case = BytesStart::new("testcase");
+        let time = format!("{:.3}", r.duration.as_secs_f64());
+        case.push_attribute(("name", r.id.as_str()));
+        case.push_attribute(("classname", "modspec"));
+        case.push_attribute(("file", r.file.as_str()));
+        case.push_attribute(("time", time.as_str()));
+        let child = match &r.outcome {
+            Outcome::Pass => None,
+            Outcome::Fail { mismatches } => Some(("failure", format!("{} mismatch(es)", mismatches.len()))),
+            Outcome::Error { cause } => Some(("error", cause.clone())),
+            Outcome::Skipped { reason } => Some(("skipped", reason.clone())),
+        };
+        match child {
+            None => w.write_event(Event::Empty(case))?,
+            Some((tag, message)) => {
+                w.write_event(Event::Start(case))?;
+                let mut el = BytesStart::new(tag);
+                el.push_attribute(("message", message.as_str()));
+                w.write_event(Event::Start(el))?;
+                w.write_event(Event::Text(BytesText::new(&r.details())))?;
+                w.write_event(Event::End(BytesEnd::new(tag)))?;
+                w.write_event(Event::End(BytesEnd::new("testcase")))?;
+            }
+        }
+    }
+    w.write_event(Event::End(BytesEnd::new("testsuite")))?;
+    String::from_utf8(w.into_inner()).map_err(std::io::Error::other)
+}

@@ -1,0 +1,199 @@
+//! Runs one trial against a target: worlds through the control protocol,
+//! each step signed and sent, every answer and state checked.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use super::check::{Findings, States, check_answer, check_states, expected_states};
+use super::outcome::{Outcome, Recorded, TrialResult};
+use super::redact::redact_body;
+use crate::client::{ControlClient, EcsClient, EcsRequest, Exchange, Secret, SignatureStyle, WorldHandle, prepare};
+use crate::scenario::{Capability, Placement, RequestSpec, Signature, Trial, TrialStep};
+use crate::spec::World;
+use crate::wire::ParamList;
+
+/// Everything a trial run needs to know about the target and the run.
+#[derive(Clone, Debug)]
+pub struct RunContext {
+    pub ecs: EcsClient,
+    /// `None`: the target has no control protocol; only live trials run.
+    pub control: Option<ControlClient>,
+    /// What the target's capabilities answer listed.
+    pub capabilities: BTreeSet<Capability>,
+    pub signature: Signature,
+    pub strict: bool,
+    /// Credentials for live trials on targets without the control protocol.
+    pub env_credentials: Option<(String, Secret)>,
+    /// The `host` header value the target is reached with.
+    pub host: String,
+}
+
+/// The header that ties a request to its scenario in the target's logs.
+pub const SCENARIO_HEADER: &str = "x-modspec-scenario";
+
+/// Why a trial cannot run here, if it cannot.
+pub fn skip_reason(ctx: &RunContext, trial: &Trial) -> Option<String> {
+    if ctx.control.is_none() {
+        if !trial.is_live() {
+            return Some("needs a world, and the target has no control protocol".into());
+        }
+        if ctx.env_credentials.is_none() {
+            return Some("live case without credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and _SECRET".into());
+        }
+        return None;
+    }
+    let missing: Vec<&str> = trial
+        .required(ctx.signature)
+        .difference(&ctx.capabilities)
+        .map(|c| c.as_str())
+        .collect();
+    (!missing.is_empty()).then(|| format!("the target lacks the capabilities: {}", missing.join(", ")))
+}
+
+/// Runs one trial to its result; never panics on any target answer.
+pub async fn run_trial(ctx: &RunContext, trial: &Trial) -> TrialResult {
+    let started = Instant::now();
+    let mut result = TrialResult {
+        id: trial.id.clone(),
+        file: trial.file.display().to_string(),
+        outcome: Outcome::Pass,
+        warnings: Vec::new(),
+        duration: Default::default(),
+        recorded: Vec::new(),
+    };
+    if let Some(reason) = skip_reason(ctx, trial) {
+        result.outcome = Outcome::Skipped { reason };
+        return result;
+    }
+    let mut worlds = BTreeMap::new();
+    let outcome = match run_steps(ctx, trial, &mut worlds, &mut result).await {
+        Ok(findings) if findings.mismatches.is_empty() => Outcome::Pass,
+        Ok(findings) => Outcome::Fail {
+            mismatches: findings.mismatches,
+        },
+        Err(cause) => Outcome::Error { cause },
+    };
+    if let Some(control) = &ctx.control {
+        for w in worlds.values() {
+            // Best effort: a world left behind is no verdict on the trial.
+            let _ = control.delete_world(&w.world_id).await;
+        }
+    }
+    result.outcome = outcome;
+    result.duration = started.elapsed();
+    result
+}
+
+async fn run_steps(
+    ctx: &RunContext,
+    trial: &Trial,
+    worlds: &mut BTreeMap<String, WorldHandle>,
+    result: &mut TrialResult,
+) -> Result<Findings, String> {
+    let mut findings = Findings::default();
+    if let Some(control) = &ctx.control {
+        for (name, world) in &trial.worlds {
+            let h = control
+                .create_world(world)
+                .await
+                .map_err(|e| format!("cannot create world `{name}`: {e}"))?;
+            worlds.insert(name.clone(), h);
+        }
+    }
+    let mut now: i64 = 0;
+    for step in &trial.steps {
+        match step {
+            TrialStep::Advance(s) => {
+                if let (Some(control), Some(main)) = (&ctx.control, worlds.get("")) {
+                    now = control
+                        .advance(&main.world_id, *s)
+                        .await
+                        .map_err(|e| format!("cannot move the clock: {e}"))?;
+                }
+            }
+            TrialStep::Request {
+                label,
+                request,
+                expect,
+                repeat,
+            } => {
+                let name = request.as_world.clone().unwrap_or_default();
+                let creds = match worlds.get(&name) {
+                    Some(h) => (h.access_key_id.clone(), h.secret.clone()),
+                    None => ctx.env_credentials.clone().ok_or("no credentials for the request")?,
+                };
+                let seed = trial.worlds.get(&name);
+                let req = build_request(request, ctx.signature);
+                for n in 0..*repeat {
+                    let label = if *repeat > 1 {
+                        format!("{label} #{}", n + 1)
+                    } else {
+                        label.clone()
+                    };
+                    let before = states(ctx, worlds.get(&name), seed).await?;
+                    let prepared = prepare(&req, &creds.0, &creds.1, &ctx.host);
+                    let ex = ctx
+                        .ecs
+                        .send_prepared(&prepared, &[(SCENARIO_HEADER, &trial.id)])
+                        .await
+                        .map_err(|e| format!("{label}: {e}"))?;
+                    record(result, &label, &ex, &creds.1);
+                    check_answer(&label, expect, &req, &ex, ctx.strict, &mut findings);
+                    if ctx.control.is_some() {
+                        let after = states(ctx, worlds.get(&name), seed).await?;
+                        let want = expected_states(expect, &req, &before, now);
+                        check_states(&label, expect, &req, &want, &after, &mut findings);
+                    }
+                }
+            }
+        }
+    }
+    Ok(findings)
+}
+
+/// The request as the scenario describes it, with the run's defaults.
+pub fn build_request(spec: &RequestSpec, default: Signature) -> EcsRequest {
+    let style = match spec.signature_style().unwrap_or(default) {
+        Signature::V1 => SignatureStyle::V1,
+        Signature::V3 => SignatureStyle::V3,
+    };
+    let mut params: ParamList = spec.params.iter().map(|(k, v)| (k.clone(), v.to_text())).collect();
+    for (k, v) in &spec.pairs {
+        params.push(k.clone(), v.clone());
+    }
+    let mut req = EcsRequest::modify(style, params);
+    if let Some(m) = &spec.method {
+        req.method.clone_from(m);
+    }
+    req.format.clone_from(&spec.format);
+    req.form_body = spec.placement != Some(Placement::Query);
+    req.damage = spec.protocol.clone().unwrap_or_default();
+    req
+}
+
+/// Reads every seeded instance of a world (empty without control).
+async fn states(ctx: &RunContext, world: Option<&WorldHandle>, seed: Option<&World>) -> Result<States, String> {
+    let mut out = States::new();
+    let (Some(control), Some(h), Some(seed)) = (&ctx.control, world, seed) else {
+        return Ok(out);
+    };
+    for inst in &seed.instances {
+        let id = &inst.instance_id;
+        let state = control
+            .instance(&h.world_id, id)
+            .await
+            .map_err(|e| format!("cannot read instance {id}: {e}"))?;
+        out.insert(id.clone(), state.unwrap_or(serde_json::Value::Null));
+    }
+    Ok(out)
+}
+
+fn record(result: &mut TrialResult, label: &str, ex: &Exchange, secret: &Secret) {
+    result.recorded.push(Recorded {
+        step: label.to_string(),
+        status: ex.status,
+        content_type: ex.header("content-type").unwrap_or_default().to_string(),
+        retry_after: ex.header("x-acs-retry-after").map(str::to_string),
+        body: redact_body(&String::from_utf8_lossy(&ex.body), secret),
+    });
+}

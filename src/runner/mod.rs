@@ -1,0 +1,17 @@
+//! The runner: reaches a target (`target`), runs trials (`exec`, `suite`),
+//! checks answers and states (`check`), and says what happened (`outcome`),
+//! with volatile values and secrets removed from recordings (`redact`).
+
+mod check;
+mod exec;
+mod outcome;
+mod redact;
+mod suite;
+mod target;
+
+pub use check::expected_format;
+pub use exec::{RunContext, SCENARIO_HEADER, build_request, run_trial, skip_reason};
+pub use outcome::{Mismatch, Outcome, Recorded, TrialResult};
+pub use redact::redact_body;
+pub use suite::{load_error_result, run_all};
+pub use target::{Connect, Embedded, TargetError, TargetInfo, connect, start_embedded};

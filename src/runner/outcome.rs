@@ -1,0 +1,85 @@
+//! What a trial came to. Each outcome means one thing: Pass, Fail (the
+//! target is wrong), Error (the harness or transport broke: no verdict),
+//! Skipped (not run, with the reason).
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// One way the target's answer differed from the expectation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Mismatch {
+    /// The step's label (`step 2`, or its name).
+    pub step: String,
+    /// What was compared (`answer`, `format`, `state`...).
+    pub what: String,
+    pub expected: String,
+    pub got: String,
+}
+
+/// The verdict on one trial.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "lowercase")]
+pub enum Outcome {
+    Pass,
+    Fail { mismatches: Vec<Mismatch> },
+    Error { cause: String },
+    Skipped { reason: String },
+}
+
+impl Outcome {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail { .. } => "fail",
+            Outcome::Error { .. } => "error",
+            Outcome::Skipped { .. } => "skipped",
+        }
+    }
+}
+
+/// One exchange, kept for snapshots (secrets never enter it: only the
+/// answer is recorded, with volatile values redacted).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Recorded {
+    pub step: String,
+    pub status: u16,
+    pub content_type: String,
+    pub retry_after: Option<String>,
+    pub body: String,
+}
+
+/// A trial's result.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrialResult {
+    pub id: String,
+    pub file: String,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    /// Aliases used and other things worth a look that are not failures.
+    pub warnings: Vec<String>,
+    #[serde(serialize_with = "as_millis")]
+    pub duration: Duration,
+    #[serde(skip)]
+    pub recorded: Vec<Recorded>,
+}
+
+fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64() * 1000.0)
+}
+
+impl TrialResult {
+    /// The text of a failure or error, every mismatch on its own line.
+    pub fn details(&self) -> String {
+        match &self.outcome {
+            Outcome::Pass => String::new(),
+            Outcome::Fail { mismatches } => mismatches
+                .iter()
+                .map(|m| format!("{}: {}: expected {}, got {}", m.step, m.what, m.expected, m.got))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Outcome::Error { cause } => cause.clone(),
+            Outcome::Skipped { reason } => reason.clone(),
+        }
+    }
+}

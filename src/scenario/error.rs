@@ -1,0 +1,104 @@
+//! Load errors: a position in a case file plus what is wrong, printed the
+//! way compilers print them (`path:line:col: message`).
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::util::closest;
+
+/// A case file that could not be loaded.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct LoadError {
+    pub path: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.path.display(),
+            self.line,
+            self.column,
+            self.message
+        )
+    }
+}
+
+impl LoadError {
+    pub fn new(path: impl Into<PathBuf>, (line, column): (usize, usize), message: impl Into<String>) -> Self {
+        LoadError {
+            path: path.into(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
+    /// Converts a serde_yaml error, keeping its position and adding a
+    /// "did you mean" hint to unknown keys and variants.
+    pub fn from_yaml(path: impl Into<PathBuf>, e: &serde_yaml::Error) -> Self {
+        let pos = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+        let mut message = e.to_string();
+        // serde_yaml appends " at line L column C"; the prefix says it already.
+        if let Some(i) = message.rfind(" at line ") {
+            message.truncate(i);
+        }
+        if let Some(hint) = hint_for(&message) {
+            message.push_str(&format!(" (did you mean `{hint}`?)"));
+        }
+        LoadError::new(path, pos, message)
+    }
+}
+
+/// For serde's "unknown field `x`, expected one of `a`, `b`" messages, the
+/// expected name closest to `x`.
+fn hint_for(message: &str) -> Option<String> {
+    let rest = message
+        .split("unknown field `")
+        .nth(1)
+        .or_else(|| message.split("unknown variant `").nth(1))?;
+    let (got, expected) = rest.split_once('`')?;
+    let names: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    closest(got, names.iter().copied()).map(str::to_string)
+}
+
+/// The 1-based (line, column) of the first occurrence of `needle` in
+/// `text`, for semantic errors found after parsing (serde gives those no
+/// position). Falls back to the file start.
+pub fn locate(text: &str, needle: &str) -> (usize, usize) {
+    match text.find(needle) {
+        Some(i) => {
+            let before = &text[..i];
+            let line = before.matches('\n').count() + 1;
+            let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            (line, col)
+        }
+        None => (1, 1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_pick_the_nearest_expected_name() {
+        let m = "steps[0]: unknown field `expct`, expected one of `name`, `advance`, `request`, `expect`, `repeat`";
+        assert_eq!(hint_for(m).as_deref(), Some("expect"));
+        assert_eq!(
+            hint_for("unknown variant `v2`, expected `v1` or `v3`").as_deref(),
+            Some("v1")
+        );
+        assert_eq!(hint_for("invalid type: string"), None);
+    }
+
+    #[test]
+    fn locate_counts_lines_and_columns_from_one() {
+        assert_eq!(locate("a: 1\nbb: ${x}\n", "${x}"), (2, 5));
+        assert_eq!(locate("a", "zz"), (1, 1));
+    }
+}

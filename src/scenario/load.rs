@@ -1,0 +1,399 @@
+//! Finds case files, parses them with located errors and expands each into
+//! trials (one per `examples` row), with worlds built and `${vars}` filled.
+//!
+//! A broken file becomes a [`LoadError`] beside the trials of the others:
+//! loading never stops at the first bad file.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use super::error::{LoadError, locate};
+use super::model::{Capability, Expect, ExpectFull, ParamValue, RequestSpec, ScenarioFile, Step};
+use super::patch::{WorldPatch, build_world};
+use crate::spec::{RuleId, World};
+
+/// The file of shared world defaults, at the root of the cases folder.
+pub const DEFAULT_WORLD_FILE: &str = "world.yaml";
+
+/// One runnable scenario (or one row of its examples).
+#[derive(Clone, Debug)]
+pub struct Trial {
+    /// `path/without/extension` or `path::row` for an examples row.
+    pub id: String,
+    pub file: PathBuf,
+    pub description: String,
+    pub rules: Vec<RuleId>,
+    pub tags: Vec<String>,
+    /// Declared capabilities (empty: live).
+    pub needs: BTreeSet<Capability>,
+    /// The main world (`""`) and the named ones.
+    pub worlds: BTreeMap<String, World>,
+    pub steps: Vec<TrialStep>,
+}
+
+/// A step with its variables filled in.
+#[derive(Clone, Debug)]
+pub enum TrialStep {
+    Advance(u64),
+    Request {
+        label: String,
+        request: Box<RequestSpec>,
+        expect: Box<Expectation>,
+        repeat: u32,
+    },
+}
+
+/// A resolved expectation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expectation {
+    pub rule: RuleId,
+    pub full: ExpectFull,
+}
+
+/// Everything found under a cases folder.
+#[derive(Debug, Default)]
+pub struct Library {
+    pub trials: Vec<Trial>,
+    pub errors: Vec<LoadError>,
+}
+
+/// Loads every `*.yaml` under `root` (recursively, sorted) against the
+/// defaults in `root/world.yaml`.
+pub fn load_library(root: &Path) -> Library {
+    let mut lib = Library::default();
+    let world_path = root.join(DEFAULT_WORLD_FILE);
+    let defaults = match load_defaults(&world_path) {
+        Ok(w) => w,
+        Err(e) => {
+            lib.errors.push(e);
+            return lib;
+        }
+    };
+    let mut files = Vec::new();
+    collect(root, &mut files, &mut lib.errors);
+    files.sort();
+    for file in files {
+        if file == world_path {
+            continue;
+        }
+        let id = file
+            .strip_prefix(root)
+            .unwrap_or(&file)
+            .with_extension("")
+            .to_string_lossy()
+            .replace('\\', "/");
+        match std::fs::read_to_string(&file) {
+            Ok(text) => match load_text(&id, &file, &text, &defaults) {
+                Ok(trials) => lib.trials.extend(trials),
+                Err(e) => lib.errors.push(e),
+            },
+            Err(e) => lib
+                .errors
+                .push(LoadError::new(&file, (1, 1), format!("cannot read: {e}"))),
+        }
+    }
+    lib
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            errors.push(LoadError::new(
+                dir,
+                (1, 1),
+                format!("cannot read the cases folder: {e}"),
+            ));
+            return;
+        }
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect(&path, out, errors);
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            out.push(path);
+        }
+    }
+}
+
+/// Reads the shared default world.
+pub fn load_defaults(path: &Path) -> Result<World, LoadError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| LoadError::new(path, (1, 1), format!("cannot read the default world: {e}")))?;
+    let world: World = serde_yaml::from_str(&text).map_err(|e| LoadError::from_yaml(path, &e))?;
+    world
+        .validate()
+        .map_err(|e| LoadError::new(path, (1, 1), format!("invalid default world: {e}")))?;
+    Ok(world)
+}
+
+/// Parses one case file's text into its trials.
+pub fn load_text(id: &str, path: &Path, text: &str, defaults: &World) -> Result<Vec<Trial>, LoadError> {
+    let file: ScenarioFile = serde_yaml::from_str(text).map_err(|e| LoadError::from_yaml(path, &e))?;
+    let err = |needle: &str, msg: String| LoadError::new(path, locate(text, needle), msg);
+    let rules = parse_rules(&file, path, text)?;
+    for (i, step) in file.steps.iter().enumerate() {
+        check_step_shape(step).map_err(|m| err("steps:", format!("steps[{i}]: {m}")))?;
+    }
+    if file.steps.is_empty() {
+        return Err(err("steps:", "a scenario needs at least one step".into()));
+    }
+    let columns: BTreeSet<&String> = file
+        .examples
+        .first()
+        .map(|r| r.vars.keys().collect())
+        .unwrap_or_default();
+    let mut names = BTreeSet::new();
+    for row in &file.examples {
+        let these: BTreeSet<&String> = row.vars.keys().collect();
+        if let Some(missing) = columns.difference(&these).next() {
+            return Err(err(
+                &row.name,
+                format!("examples row `{}` has no column `{missing}`", row.name),
+            ));
+        }
+        if let Some(extra) = these.difference(&columns).next() {
+            return Err(err(
+                &row.name,
+                format!("examples row `{}` has a column `{extra}` the first row lacks", row.name),
+            ));
+        }
+        if !names.insert(row.name.as_str()) {
+            return Err(err(&row.name, format!("duplicate examples row `{}`", row.name)));
+        }
+    }
+    let needs: BTreeSet<Capability> = file
+        .needs
+        .clone()
+        .unwrap_or_else(|| vec![Capability::Core])
+        .into_iter()
+        .collect();
+    let rows: Vec<Option<&super::model::ExampleRow>> = if file.examples.is_empty() {
+        vec![None]
+    } else {
+        file.examples.iter().map(Some).collect()
+    };
+    let mut trials = Vec::new();
+    for row in rows {
+        let vars: BTreeMap<String, String> = row
+            .map(|r| r.vars.iter().map(|(k, v)| (k.clone(), v.to_text())).collect())
+            .unwrap_or_default();
+        let fill = |s: &str| substitute(s, &vars).map_err(|v| err(&format!("${{{v}}}"), unknown_var(&v, row)));
+        let mut patches: Vec<&WorldPatch> = vec![&file.world];
+        if let Some(w) = row.and_then(|r| r.world.as_ref()) {
+            patches.push(w);
+        }
+        let mut worlds = BTreeMap::new();
+        let main = build_world(defaults, &patches).map_err(|e| err("world:", format!("world: {e}")))?;
+        worlds.insert(String::new(), main);
+        for (name, patch) in &file.worlds {
+            let w = build_world(defaults, &[patch]).map_err(|e| err(name, format!("worlds.{name}: {e}")))?;
+            worlds.insert(name.clone(), w);
+        }
+        let mut steps = Vec::new();
+        for (i, step) in file.steps.iter().enumerate() {
+            steps.push(resolve_step(i, step, &fill, &worlds).map_err(|e| match e {
+                Resolve::Load(e) => e,
+                Resolve::Msg(needle, m) => err(&needle, format!("steps[{i}]: {m}")),
+            })?);
+        }
+        let id = match row {
+            Some(r) => format!("{id}::{}", r.name),
+            None => id.to_string(),
+        };
+        trials.push(Trial {
+            id,
+            file: path.to_path_buf(),
+            description: fill(&file.description)?,
+            rules: rules.clone(),
+            tags: file.tags.clone(),
+            needs: needs.clone(),
+            worlds,
+            steps,
+        });
+    }
+    Ok(trials)
+}
+
+fn unknown_var(v: &str, row: Option<&super::model::ExampleRow>) -> String {
+    match row {
+        Some(r) => format!("`${{{v}}}` is not a column of the examples (row `{}`)", r.name),
+        None => format!("`${{{v}}}` is used but the scenario has no examples table"),
+    }
+}
+
+fn parse_rules(file: &ScenarioFile, path: &Path, text: &str) -> Result<Vec<RuleId>, LoadError> {
+    file.rules
+        .iter()
+        .map(|r| {
+            r.parse::<RuleId>().map_err(|e| {
+                let hint = crate::util::closest(r, RuleId::all().map(RuleId::as_str))
+                    .map(|h| format!(" (did you mean `{h}`?)"))
+                    .unwrap_or_default();
+                LoadError::new(path, locate(text, r), format!("rules: {e}{hint}"))
+            })
+        })
+        .collect()
+}
+
+fn check_step_shape(step: &Step) -> Result<(), String> {
+    match (&step.advance, &step.request, &step.expect) {
+        (Some(_), None, None) => Ok(()),
+        (None, Some(_), Some(_)) => Ok(()),
+        (None, Some(_), None) => Err("a request step needs `expect`".into()),
+        (None, None, Some(_)) => Err("`expect` without a `request`".into()),
+        (None, None, None) => Err("a step needs `request` + `expect`, or `advance`".into()),
+        (Some(_), _, _) => Err("`advance` cannot be combined with `request`/`expect` in one step".into()),
+    }
+}
+
+enum Resolve {
+    Load(LoadError),
+    Msg(String, String),
+}
+
+impl From<LoadError> for Resolve {
+    fn from(e: LoadError) -> Self {
+        Resolve::Load(e)
+    }
+}
+
+fn resolve_step(
+    i: usize,
+    step: &Step,
+    fill: &dyn Fn(&str) -> Result<String, LoadError>,
+    worlds: &BTreeMap<String, World>,
+) -> Result<TrialStep, Resolve> {
+    if let Some(s) = step.advance {
+        return Ok(TrialStep::Advance(s));
+    }
+    let (Some(req), Some(expect)) = (&step.request, &step.expect) else {
+        return Err(Resolve::Msg("steps:".into(), "incomplete step".into()));
+    };
+    let mut request = req.clone();
+    request.params = req
+        .params
+        .iter()
+        .map(|(k, v)| Ok((fill(k)?, ParamValue::Text(fill(&v.to_text())?))))
+        .collect::<Result<_, LoadError>>()?;
+    request.pairs = req
+        .pairs
+        .iter()
+        .map(|(k, v)| Ok((fill(k)?, fill(v)?)))
+        .collect::<Result<_, LoadError>>()?;
+    request.method = req.method.as_deref().map(fill).transpose()?;
+    request.format = req.format.as_deref().map(fill).transpose()?;
+    request.signature = req.signature.as_deref().map(fill).transpose()?;
+    if let Some(sig) = &request.signature {
+        if request.signature_style().is_none() {
+            return Err(Resolve::Msg(
+                sig.clone(),
+                format!("signature must be v1 or v3, not `{sig}`"),
+            ));
+        }
+    }
+    if let Some(name) = &request.as_world {
+        if !worlds.contains_key(name) {
+            return Err(Resolve::Msg(
+                name.clone(),
+                format!("`as: {name}` names no world in `worlds`"),
+            ));
+        }
+    }
+    if let Some(d) = &mut request.protocol {
+        for v in d.set.values_mut().chain(d.after_signing.values_mut()) {
+            *v = fill(v)?;
+        }
+    }
+    let mut full = match expect {
+        Expect::Rule(r) => ExpectFull {
+            rule: Some(r.clone()),
+            ..ExpectFull::default()
+        },
+        Expect::Full(f) => f.clone(),
+    };
+    let rule_text = full.rule.as_deref().map(fill).transpose()?;
+    let Some(rule_text) = rule_text else {
+        return Err(Resolve::Msg("expect".into(), "`expect` needs a `rule`".into()));
+    };
+    let rule = rule_text
+        .parse::<RuleId>()
+        .map_err(|e| Resolve::Msg(rule_text.clone(), format!("expect: {e}")))?;
+    full.rule = Some(rule_text);
+    full.format = full.format.as_deref().map(fill).transpose()?;
+    if let Some(f) = &full.format {
+        if !f.eq_ignore_ascii_case("json") && !f.eq_ignore_ascii_case("xml") {
+            return Err(Resolve::Msg(
+                f.clone(),
+                format!("expect.format must be json or xml, not `{f}`"),
+            ));
+        }
+    }
+    if let Some(state) = &mut full.state {
+        for (field, v) in state.iter_mut() {
+            if !INSTANCE_FIELDS.contains(&field.as_str()) {
+                let hint = crate::util::closest(field, INSTANCE_FIELDS.iter().copied())
+                    .map(|h| format!(" (did you mean `{h}`?)"))
+                    .unwrap_or_default();
+                return Err(Resolve::Msg(
+                    field.clone(),
+                    format!("expect.state: unknown instance field `{field}`{hint}"),
+                ));
+            }
+            if let serde_json::Value::String(s) = v {
+                *s = fill(s)?;
+            }
+        }
+    }
+    let label = match &step.name {
+        Some(n) => fill(n)?,
+        None => format!("step {}", i + 1),
+    };
+    Ok(TrialStep::Request {
+        label,
+        request: Box::new(request),
+        expect: Box::new(Expectation { rule, full }),
+        repeat: step.repeat.unwrap_or(1),
+    })
+}
+
+/// The fields of the control protocol's instance state.
+pub const INSTANCE_FIELDS: &[&str] = &[
+    "instance_id",
+    "status",
+    "instance_type",
+    "instance_charge_type",
+    "internet_charge_type",
+    "internet_max_bandwidth_out",
+    "internet_max_bandwidth_in",
+    "network_type",
+    "image_id",
+    "local_disks",
+    "unpaid_order",
+    "locked_for_security",
+    "last_modified_seconds_ago",
+    "last_modified_at",
+];
+
+/// Replaces `${name}` by its value; an unknown name is returned as Err.
+pub fn substitute(s: &str, vars: &BTreeMap<String, String>) -> Result<String, String> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            return Ok(out);
+        };
+        let name = &after[..end];
+        match vars.get(name) {
+            Some(v) => out.push_str(v),
+            None => return Err(name.to_string()),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}

@@ -1,0 +1,415 @@
+//! Shared setup of the server integration tests: an in-process reference
+//! server, worlds made through the control client, and requests signed with
+//! `modspec::wire` but built by hand, so a test can damage one part of a
+//! request and keep the rest valid.
+//!
+//! Self-check: `MODSPEC_TEST_MUTANT=<name> cargo test --test server_gateway`
+//! starts every server with that planted bug; the tests about its rule must
+//! then fail.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use modspec::client::{ControlClient, WorldHandle};
+use modspec::server::{Server, ServerConfig};
+use modspec::spec::{World, sample_world};
+use modspec::wire::sign_v1::{self, V1Common};
+use modspec::wire::sign_v3::{self, V3Input};
+use modspec::wire::{Format, ParamList, ParsedBody, parse_body};
+use tokio::sync::oneshot;
+
+pub const ACTION: &str = "ModifyInstanceSpec";
+pub const VERSION: &str = "2014-05-26";
+pub const CONTROL: &str = "/_conformance/v1";
+pub const JSON_CT: &str = "application/json;charset=utf-8";
+pub const XML_CT: &str = "text/xml;charset=utf-8";
+pub const XML_PROLOG: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
+
+/// A bandwidth change of the sample world's Running instance.
+pub const CHANGE: &[(&str, &str)] = &[("InstanceId", "i-conf0002"), ("InternetMaxBandwidthOut", "20")];
+/// The same as a dry run: passes every check and changes nothing, so the
+/// answer (400 DryRunOperation) proves the request got through the gateway.
+pub const DRY: &[(&str, &str)] = &[
+    ("InstanceId", "i-conf0002"),
+    ("InternetMaxBandwidthOut", "20"),
+    ("DryRun", "true"),
+];
+
+/// A server running on a free port until this value is dropped.
+pub struct Target {
+    pub addr: SocketAddr,
+    /// `http://127.0.0.1:port`
+    pub base: String,
+    pub http: reqwest::Client,
+    pub control: ControlClient,
+    _stop: oneshot::Sender<()>,
+}
+
+pub async fn start() -> Target {
+    start_with(ServerConfig::default()).await
+}
+
+pub async fn start_with(mut config: ServerConfig) -> Target {
+    if let Ok(name) = std::env::var("MODSPEC_TEST_MUTANT") {
+        config.mutant = Some(name.parse().unwrap_or_else(|e| panic!("MODSPEC_TEST_MUTANT: {e}")));
+    }
+    let server = Server::bind("127.0.0.1:0".parse().unwrap(), &config)
+        .await
+        .expect("bind");
+    let addr = server.local_addr().expect("local_addr");
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(server.run(async move {
+        let _ = stopped.await;
+    }));
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("http client");
+    let base = format!("http://{addr}");
+    let control = ControlClient::new(
+        http.clone(),
+        format!("{base}{CONTROL}").parse().unwrap(),
+        Duration::from_secs(10),
+    );
+    Target {
+        addr,
+        base,
+        http,
+        control,
+        _stop: stop,
+    }
+}
+
+/// A fresh nonce.
+pub fn nonce() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// `now + offset`, in the signature timestamp layout.
+pub fn stamp(offset_seconds: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::seconds(offset_seconds))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+pub fn list(pairs: &[(&str, &str)]) -> ParamList {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+/// Replaces every pair called `name` with one `name=value` where the first
+/// was, or appends it.
+pub fn set(pairs: &mut Vec<(String, String)>, name: &str, value: &str) {
+    let at = pairs.iter().position(|(k, _)| k == name);
+    pairs.retain(|(k, _)| k != name);
+    pairs.insert(at.unwrap_or(pairs.len()), (name.to_string(), value.to_string()));
+}
+
+pub fn remove(pairs: &mut Vec<(String, String)>, name: &str) {
+    pairs.retain(|(k, _)| k != name);
+}
+
+/// The value of the first pair called `name` (any case).
+pub fn get<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// A V1 request signed by `sign_v1::sign_request` for `w` (fresh nonce,
+/// current time, no `Format`).
+pub fn v1(method: &str, w: &WorldHandle, op: &[(&str, &str)]) -> ParamList {
+    let (n, t) = (nonce(), sign_v1::timestamp_now());
+    let common = V1Common {
+        access_key_id: &w.access_key_id,
+        nonce: &n,
+        timestamp: &t,
+        format: None,
+    };
+    sign_v1::sign_request(method, &list(op), ACTION, VERSION, &common, w.secret.expose())
+}
+
+/// Like [`v1`], but `tweak` edits the pairs (Signature removed) and the
+/// result is signed again with `secret`, so only the tweak is wrong.
+pub fn v1_tweaked(
+    method: &str,
+    w: &WorldHandle,
+    op: &[(&str, &str)],
+    secret: &str,
+    tweak: impl FnOnce(&mut Vec<(String, String)>),
+) -> ParamList {
+    let mut pairs: Vec<(String, String)> = v1(method, w, op)
+        .iter()
+        .filter(|(k, _)| *k != "Signature")
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    tweak(&mut pairs);
+    let mut params = ParamList::from(pairs);
+    let signature = sign_v1::sign(secret, &sign_v1::string_to_sign(method, &params));
+    params.push("Signature", signature);
+    params
+}
+
+/// A V3 request as it goes on the wire; `headers` includes `host` (not
+/// sent by hand: the HTTP client writes the same value).
+#[derive(Clone, Debug)]
+pub struct V3Req {
+    pub method: String,
+    pub query: ParamList,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl V3Req {
+    pub fn set_header(&mut self, name: &str, value: &str) {
+        set(&mut self.headers, name, value);
+    }
+
+    pub fn remove_header(&mut self, name: &str) {
+        remove(&mut self.headers, name);
+    }
+
+    pub fn authorization(&self) -> String {
+        get(&self.headers, "authorization").unwrap_or_default().to_string()
+    }
+
+    /// Signs again over `signed` headers with `payload_hash` as the hashed
+    /// payload, replacing `Authorization`.
+    pub fn resign(&mut self, key: &str, secret: &str, signed: &[&str], payload_hash: &str) {
+        self.remove_header("authorization");
+        let signed: Vec<String> = signed.iter().map(|s| s.to_string()).collect();
+        let cr = sign_v3::canonical_request(&self.method, "/", &self.query, &self.headers, &signed, payload_hash);
+        let auth = sign_v3::Authorization {
+            algorithm: sign_v3::ALGORITHM.to_string(),
+            access_key_id: key.to_string(),
+            signed_headers: signed,
+            signature: sign_v3::signature(secret, &sign_v3::string_to_sign(&cr)),
+        };
+        self.headers.push(("authorization".to_string(), auth.to_header_value()));
+    }
+}
+
+/// What a V3 client chooses beyond the operation parameters.
+#[derive(Clone, Debug)]
+pub struct V3Opts {
+    pub method: String,
+    pub action: String,
+    pub version: String,
+    pub date: String,
+    pub nonce: String,
+    pub body: Vec<u8>,
+    pub extra_headers: Vec<(String, String)>,
+}
+
+impl Default for V3Opts {
+    fn default() -> Self {
+        V3Opts {
+            method: "POST".into(),
+            action: ACTION.into(),
+            version: VERSION.into(),
+            date: sign_v1::timestamp_now(),
+            nonce: nonce(),
+            body: Vec::new(),
+            extra_headers: Vec::new(),
+        }
+    }
+}
+
+/// One answer, read whole.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        get(&self.headers, name)
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.header("content-type").unwrap_or_default()
+    }
+
+    pub fn parsed(&self) -> ParsedBody {
+        parse_body(self.header("content-type"), self.body.as_bytes())
+            .unwrap_or_else(|e| panic!("unparsable answer ({e}): {self:?}"))
+    }
+
+    pub fn code(&self) -> Option<String> {
+        self.parsed().code
+    }
+
+    pub fn message(&self) -> String {
+        self.parsed().message.unwrap_or_default()
+    }
+}
+
+/// How the parameters of a V1 request travel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    Query,
+    Form,
+}
+
+impl Target {
+    /// `127.0.0.1:port`, the `host` header and the expected `HostId`.
+    pub fn host(&self) -> String {
+        self.addr.to_string()
+    }
+
+    pub fn control_url(&self, path: &str) -> String {
+        format!("{}{CONTROL}{path}", self.base)
+    }
+
+    pub async fn world(&self, world: &World) -> WorldHandle {
+        self.control.create_world(world).await.expect("create world")
+    }
+
+    pub async fn sample(&self) -> WorldHandle {
+        self.world(&sample_world()).await
+    }
+
+    /// The instance state from the control protocol.
+    pub async fn instance(&self, w: &WorldHandle, id: &str) -> serde_json::Value {
+        self.control
+            .instance(&w.world_id, id)
+            .await
+            .expect("instance state")
+            .unwrap_or_else(|| panic!("no instance {id}"))
+    }
+
+    pub async fn advance(&self, w: &WorldHandle, seconds: u64) -> i64 {
+        self.control.advance(&w.world_id, seconds).await.expect("advance clock")
+    }
+
+    /// Sends anything to `/`.
+    pub async fn send_raw(&self, method: &str, query: &str, headers: &[(String, String)], body: Vec<u8>) -> Reply {
+        let url = if query.is_empty() {
+            format!("{}/", self.base)
+        } else {
+            format!("{}/?{query}", self.base)
+        };
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut rb = self.http.request(method, url).body(body);
+        for (k, v) in headers {
+            if !k.eq_ignore_ascii_case("host") {
+                rb = rb.header(k, v);
+            }
+        }
+        let resp = rb.send().await.expect("send");
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let body = resp.text().await.expect("body");
+        Reply { status, headers, body }
+    }
+
+    /// Sends V1 parameters in the query or as a form body.
+    pub async fn send_v1(&self, method: &str, params: &ParamList, via: Via) -> Reply {
+        let encoded = params.to_query_string();
+        match via {
+            Via::Query => self.send_raw(method, &encoded, &[], Vec::new()).await,
+            Via::Form => {
+                let ct = [(
+                    "content-type".to_string(),
+                    "application/x-www-form-urlencoded".to_string(),
+                )];
+                self.send_raw(method, "", &ct, encoded.into_bytes()).await
+            }
+        }
+    }
+
+    /// A V3 request signed by `sign_v3::sign_request` with `key`/`secret`.
+    pub fn v3_req(&self, key: &str, secret: &str, op: &[(&str, &str)], o: &V3Opts) -> V3Req {
+        let host = self.host();
+        let query = list(op);
+        let signed = sign_v3::sign_request(&V3Input {
+            method: &o.method,
+            host: &host,
+            query: &query,
+            body: &o.body,
+            action: &o.action,
+            version: &o.version,
+            access_key_id: key,
+            secret,
+            nonce: &o.nonce,
+            date: &o.date,
+            extra_headers: &o.extra_headers,
+        });
+        V3Req {
+            method: o.method.clone(),
+            query,
+            headers: signed.headers,
+            body: o.body.clone(),
+        }
+    }
+
+    /// A default V3 POST for `w`.
+    pub fn v3(&self, w: &WorldHandle, op: &[(&str, &str)]) -> V3Req {
+        self.v3_req(&w.access_key_id, w.secret.expose(), op, &V3Opts::default())
+    }
+
+    pub async fn send_v3(&self, r: &V3Req) -> Reply {
+        self.send_raw(&r.method, &r.query.to_query_string(), &r.headers, r.body.clone())
+            .await
+    }
+}
+
+/// Asserts an error answer: status, `Code`, the format the body is written
+/// in with its exact content type and prolog, and `HostId`.
+#[track_caller]
+pub fn assert_error(t: &Target, r: &Reply, status: u16, code: &str, format: Format) {
+    assert_eq!(r.status, status, "status of {r:?}");
+    let p = r.parsed();
+    assert_eq!(p.code.as_deref(), Some(code), "code of {r:?}");
+    assert_format(r, format);
+    assert_eq!(p.host_id.as_deref(), Some(t.host().as_str()), "HostId of {r:?}");
+    assert!(p.request_id.is_some_and(|id| !id.is_empty()), "RequestId of {r:?}");
+    let root = match format {
+        Format::Json => "json",
+        Format::Xml => "Error",
+    };
+    assert_eq!(p.root, root, "root of {r:?}");
+}
+
+/// Asserts the body format, content type and (XML) prolog.
+#[track_caller]
+pub fn assert_format(r: &Reply, format: Format) {
+    assert_eq!(r.parsed().format, format, "format of {r:?}");
+    match format {
+        Format::Json => assert_eq!(r.content_type(), JSON_CT, "content type of {r:?}"),
+        Format::Xml => {
+            assert_eq!(r.content_type(), XML_CT, "content type of {r:?}");
+            assert!(r.body.starts_with(XML_PROLOG), "prolog of {r:?}");
+        }
+    }
+}
+
+/// Asserts a 200 ModifyInstanceSpec answer in `format`.
+#[track_caller]
+pub fn assert_success(r: &Reply, format: Format) {
+    assert_eq!(r.status, 200, "status of {r:?}");
+    assert_format(r, format);
+    let p = r.parsed();
+    assert_eq!(p.code, None, "{r:?}");
+    assert!(p.request_id.is_some_and(|id| !id.is_empty()), "RequestId of {r:?}");
+    let root = match format {
+        Format::Json => "json",
+        Format::Xml => "ModifyInstanceSpecResponse",
+    };
+    assert_eq!(p.root, root, "root of {r:?}");
+}
+
+/// Asserts that a [`DRY`] request got through the gateway.
+#[track_caller]
+pub fn assert_passed(t: &Target, r: &Reply, format: Format) {
+    assert_error(t, r, 400, "DryRunOperation", format);
+}
