@@ -11,6 +11,19 @@
 //!   bodies. Knows the protocol, not the rules.
 //! - [`server`]: the reference server (ECS API + control protocol) over axum.
 
+//! # Example
+//!
+//! The oracle answers a request in a world at a moment, with no I/O:
+//!
+//! ```
+//! use modspec::spec::{ModifyRequest, RuleId, decide, sample_world, WorldState};
+//!
+//! let world = WorldState::new(sample_world());
+//! let req = ModifyRequest::from_pairs([("InstanceId", "i-conf0001"), ("InternetMaxBandwidthOut", "101")]);
+//! let d = decide(&world, 0, &req);
+//! assert_eq!((d.rule, d.status, d.code), (RuleId::P3, 400, Some("InvalidParameter")));
+//! ```
+
 pub mod bench;
 pub mod client;
 pub mod commands;

@@ -34,15 +34,22 @@ impl Exchange {
 /// errors, never a verdict about the target.
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
-    #[error("request to {url} timed out after {timeout:?}")]
+    #[error("request to {url} timed out after {timeout:?} (target not answering)")]
     Timeout { url: String, timeout: Duration },
-    #[error("cannot connect to {url}: {source}")]
+    #[error(
+        "cannot connect to {url} (target not answering): {}",
+        crate::util::error_chain(source)
+    )]
     Connect { url: String, source: reqwest::Error },
-    #[error("transport error talking to {url}: {source}")]
+    #[error("transport error talking to {url}: {}", crate::util::error_chain(source))]
     Transport { url: String, source: reqwest::Error },
     #[error("response from {url} is larger than {limit} bytes")]
     TooLarge { url: String, limit: usize },
 }
+
+/// The words every "the target is not answering" error carries, so the
+/// suite can stop sending to a dead target.
+pub const DEAD_TARGET_MARK: &str = "(target not answering)";
 
 /// A client for one target's ECS API.
 #[derive(Clone, Debug)]

@@ -131,7 +131,16 @@ pub fn load_defaults(path: &Path) -> Result<World, LoadError> {
 /// Parses one case file's text into its trials.
 pub fn load_text(id: &str, path: &Path, text: &str, defaults: &World) -> Result<Vec<Trial>, LoadError> {
     let file: ScenarioFile = serde_yaml::from_str(text).map_err(|e| LoadError::from_yaml(path, &e))?;
-    let err = |needle: &str, msg: String| LoadError::new(path, locate(text, needle), msg);
+    let err = |needle: &str, msg: String| {
+        // Prefer the row's `name: x` over the first stray occurrence of `x`.
+        let named = format!("name: {needle}");
+        let at = if text.contains(&named) {
+            locate(text, &named)
+        } else {
+            locate(text, needle)
+        };
+        LoadError::new(path, at, msg)
+    };
     let rules = parse_rules(&file, path, text)?;
     for (i, step) in file.steps.iter().enumerate() {
         check_step_shape(step).map_err(|m| err("steps:", format!("steps[{i}]: {m}")))?;

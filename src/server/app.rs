@@ -29,6 +29,9 @@ pub struct ServerConfig {
     /// One planted bug, for the suite's self-test.
     pub mutant: Option<Mutant>,
     pub limits: Limits,
+    /// Test hook: world secrets start with this text, so tests can search
+    /// every output for a known secret. `None`: fully random secrets.
+    pub secret_prefix: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -38,13 +41,14 @@ impl Default for ServerConfig {
             control: true,
             mutant: None,
             limits: Limits::default(),
+            secret_prefix: None,
         }
     }
 }
 
 /// The whole application, for tests to drive in-process.
 pub fn router(config: &ServerConfig) -> (Router, Arc<Service>) {
-    let store = Arc::new(Store::new(config.limits));
+    let store = Arc::new(Store::new(config.limits, config.secret_prefix.clone()));
     let service = Arc::new(Service {
         store: store.clone(),
         auth: config.auth,

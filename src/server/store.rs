@@ -108,13 +108,15 @@ struct Maps {
 pub struct Store {
     maps: RwLock<Maps>,
     limits: Limits,
+    secret_prefix: Option<String>,
 }
 
 impl Store {
-    pub fn new(limits: Limits) -> Self {
+    pub fn new(limits: Limits, secret_prefix: Option<String>) -> Self {
         Store {
             maps: RwLock::new(Maps::default()),
             limits,
+            secret_prefix,
         }
     }
 
@@ -142,7 +144,11 @@ impl Store {
         let slot = Arc::new(WorldSlot {
             world_id: format!("w-{}", &id[..16]),
             access_key_id: format!("LTAI{}", &id[16..]),
-            secret: uuid::Uuid::new_v4().simple().to_string(),
+            secret: format!(
+                "{}{}",
+                self.secret_prefix.as_deref().unwrap_or(""),
+                uuid::Uuid::new_v4().simple()
+            ),
             inner: Mutex::new(WorldInner {
                 state: WorldState::new(world),
                 now: 0,

@@ -1,0 +1,134 @@
+//! The case library as `cargo test` trials (libtest-mimic): one trial per
+//! scenario and examples row, named after its id, against the embedded
+//! reference server or `MODSPEC_TARGET=URL`. Against the embedded server
+//! each trial's responses are also an insta snapshot in `snapshots/`.
+//!
+//! Works with filters (`cargo test --test conformance -- params/`),
+//! `--list`, and `cargo nextest run` including `--partition`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use modspec::runner::{Connect, Embedded, Outcome, RunContext, connect, run_trial, skip_reason, start_embedded};
+use modspec::scenario::{Signature, load_library};
+use modspec::server::ServerConfig;
+use modspec::snapshots::{render, snapshot_name};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+struct Harness {
+    rt: tokio::runtime::Runtime,
+    ctx: RunContext,
+    /// Snapshots are the reference server's; other targets are not compared.
+    snapshots: bool,
+    _embedded: Option<Embedded>,
+}
+
+fn harness() -> Result<Harness, String> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let target = std::env::var("MODSPEC_TARGET").ok();
+    let (url, embedded) = match &target {
+        Some(t) => (t.parse().map_err(|e| format!("MODSPEC_TARGET: {e}"))?, None),
+        None => {
+            let e = rt
+                .block_on(start_embedded(&ServerConfig::default()))
+                .map_err(|e| e.to_string())?;
+            (e.url.clone(), Some(e))
+        }
+    };
+    let signature = match std::env::var("MODSPEC_SIGNATURE").as_deref() {
+        Ok("v1") => Signature::V1,
+        _ => Signature::V3,
+    };
+    let c = Connect {
+        target: url,
+        control: None,
+        timeout: Duration::from_secs(10),
+        signature,
+        strict: std::env::var_os("MODSPEC_STRICT").is_some(),
+        env_credentials: None,
+    };
+    let (ctx, _) = rt.block_on(connect(&c)).map_err(|e| e.to_string())?;
+    Ok(Harness {
+        rt,
+        ctx,
+        snapshots: target.is_none() && signature == Signature::V3,
+        _embedded: embedded,
+    })
+}
+
+fn check_snapshot(id: &str, text: &str) -> Result<(), Failed> {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(root().join("snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    let name = snapshot_name(id);
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        settings.bind(|| insta::assert_snapshot!(name.as_str(), text));
+    }));
+    outcome.map_err(|p| {
+        let msg = p
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        Failed::from(format!("snapshot of {id} differs from snapshots/{name}.snap {msg}"))
+    })
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let lib = load_library(&root().join("cases"));
+    let mut trials = Vec::new();
+    for e in &lib.errors {
+        let msg = e.to_string();
+        let id = e
+            .path
+            .strip_prefix(root())
+            .unwrap_or(Path::new("?"))
+            .display()
+            .to_string();
+        trials.push(Trial::test(format!("load::{id}"), move || Err(Failed::from(msg))));
+    }
+    let harness = match harness() {
+        Ok(h) => Arc::new(h),
+        Err(e) => {
+            eprintln!("cannot reach the target: {e}");
+            std::process::exit(2);
+        }
+    };
+    // Zero discovered cases is a broken checkout, never a silent pass.
+    assert!(!lib.trials.is_empty(), "no scenarios found under cases/");
+    for t in lib.trials {
+        let skip = skip_reason(&harness.ctx, &t);
+        let h = harness.clone();
+        let id = t.id.clone();
+        let trial = Trial::test(id.clone(), move || {
+            let r = h.rt.block_on(run_trial(&h.ctx, &t));
+            match &r.outcome {
+                Outcome::Pass if h.snapshots => check_snapshot(&id, &render(&r)),
+                Outcome::Pass => Ok(()),
+                Outcome::Skipped { reason } => Err(Failed::from(format!("unexpectedly skipped: {reason}"))),
+                _ => Err(Failed::from(format!(
+                    "{}: {}\n{}",
+                    r.outcome.label(),
+                    r.file,
+                    r.details()
+                ))),
+            }
+        });
+        trials.push(match skip {
+            Some(reason) => trial.with_ignored_flag(true).with_kind(format!("skipped: {reason}")),
+            None => trial,
+        });
+    }
+    libtest_mimic::run(&args, trials).exit();
+}
