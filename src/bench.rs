@@ -19,6 +19,27 @@ pub struct BenchOptions {
     pub requests: usize,
     /// `None`: start the embedded server on loopback.
     pub target: Option<Url>,
+    /// Also run the case library this many times against the same server
+    /// and compare the runner's request rate with the load generator's.
+    pub suite_rounds: usize,
+    pub cases: std::path::PathBuf,
+}
+
+/// The runner's figures from the same run.
+#[derive(Clone, Debug)]
+pub struct SuiteRate {
+    pub rounds: usize,
+    pub trials: usize,
+    /// ECS API requests the runner sent (control calls not counted).
+    pub api_requests: usize,
+    pub elapsed: Duration,
+    pub failures: usize,
+}
+
+impl SuiteRate {
+    pub fn per_second(&self) -> f64 {
+        self.api_requests as f64 / self.elapsed.as_secs_f64()
+    }
 }
 
 /// The figures of one run.
@@ -38,10 +59,41 @@ impl BenchReport {
     }
 }
 
+/// Runs the case library `rounds` times against `base` with the normal runner.
+pub async fn suite_rate(base: &Url, cases: &std::path::Path, rounds: usize) -> anyhow::Result<SuiteRate> {
+    let lib = crate::scenario::load_library(cases);
+    anyhow::ensure!(lib.errors.is_empty(), "the case library has errors: {}", lib.errors[0]);
+    let c = crate::runner::Connect {
+        target: base.clone(),
+        control: None,
+        timeout: Duration::from_secs(10),
+        signature: crate::scenario::Signature::V3,
+        strict: false,
+        env_credentials: None,
+    };
+    let (ctx, _) = crate::runner::connect(&c).await?;
+    let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let started = Instant::now();
+    let (mut api_requests, mut failures) = (0, 0);
+    for _ in 0..rounds {
+        for r in crate::runner::run_all(&ctx, &lib.trials, jobs).await {
+            api_requests += r.recorded.len();
+            failures += usize::from(!matches!(r.outcome, crate::runner::Outcome::Pass));
+        }
+    }
+    Ok(SuiteRate {
+        rounds,
+        trials: lib.trials.len(),
+        api_requests,
+        elapsed: started.elapsed(),
+        failures,
+    })
+}
+
 /// Runs the benchmark. Every request is a full pass through the gateway
 /// (signature, nonce) and the oracle; `DryRun=true` keeps T1 from
 /// short-circuiting later requests.
-pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
+pub async fn run(opts: &BenchOptions) -> anyhow::Result<(BenchReport, Option<SuiteRate>)> {
     let (base, _server) = match &opts.target {
         Some(url) => (url.clone(), None),
         None => {
@@ -64,7 +116,7 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
         base.join(CONTROL_PREFIX.trim_start_matches('/'))?,
         timeout,
     );
-    let ecs = EcsClient::new(http, base, timeout);
+    let ecs = EcsClient::new(http, base.clone(), timeout);
     let world = sample_world();
     let per_client = opts.requests.div_ceil(opts.clients.max(1));
     let mut handles = Vec::new();
@@ -113,11 +165,16 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<BenchReport> {
             .copied()
             .unwrap_or_default()
     };
-    Ok(BenchReport {
+    let report = BenchReport {
         requests: all.len(),
         elapsed,
         p50: pct(0.50),
         p99: pct(0.99),
         unexpected,
-    })
+    };
+    let suite = match opts.suite_rounds {
+        0 => None,
+        n => Some(suite_rate(&base, &opts.cases, n).await?),
+    };
+    Ok((report, suite))
 }

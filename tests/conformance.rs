@@ -107,6 +107,23 @@ fn main() {
     };
     // Zero discovered cases is a broken checkout, never a silent pass.
     assert!(!lib.trials.is_empty(), "no scenarios found under cases/");
+    if harness.snapshots {
+        let expected: std::collections::BTreeSet<String> =
+            lib.trials.iter().map(|t| format!("{}.snap", snapshot_name(&t.id))).collect();
+        trials.push(Trial::test("snapshots::no-orphans", move || {
+            let dir = root().join("snapshots");
+            let orphans: Vec<String> = std::fs::read_dir(&dir)
+                .map_err(|e| Failed::from(format!("{}: {e}", dir.display())))?
+                .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+                .filter(|n| n.ends_with(".snap") && !expected.contains(n))
+                .collect();
+            if orphans.is_empty() {
+                Ok(())
+            } else {
+                Err(Failed::from(format!("snapshots without a scenario (delete them): {}", orphans.join(", "))))
+            }
+        }));
+    }
     for t in lib.trials {
         let skip = skip_reason(&harness.ctx, &t);
         let h = harness.clone();

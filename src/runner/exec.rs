@@ -101,6 +101,7 @@ async fn run_steps(
         }
     }
     let mut now: i64 = 0;
+    let mut known: BTreeMap<String, States> = BTreeMap::new();
     for step in &trial.steps {
         match step {
             TrialStep::Advance(s) => {
@@ -130,7 +131,12 @@ async fn run_steps(
                     } else {
                         label.clone()
                     };
-                    let before = states(ctx, worlds.get(&name), seed).await?;
+                    // A world changes only through our requests, so the state
+                    // read after the previous request is this one's "before".
+                    let before = match known.remove(&name) {
+                        Some(s) => s,
+                        None => states(ctx, worlds.get(&name), seed).await?,
+                    };
                     let prepared = prepare(&req, &creds.0, &creds.1, &ctx.host);
                     let ex = ctx
                         .ecs
@@ -143,6 +149,7 @@ async fn run_steps(
                         let after = states(ctx, worlds.get(&name), seed).await?;
                         let want = expected_states(expect, &req, &before, now);
                         check_states(&label, expect, &req, &want, &after, &mut findings);
+                        known.insert(name.clone(), after);
                     }
                 }
             }
