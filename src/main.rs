@@ -269,7 +269,11 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let suite_ok = suite.as_ref().is_none_or(|s| s.failures == 0);
-    Ok(if report.unexpected == 0 && suite_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if report.unexpected == 0 && suite_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Credentials for live scenarios against a target without the control

@@ -22,14 +22,32 @@ impl Drop for Killed {
 
 #[test]
 fn exit_codes_separate_pass_fail_and_could_not_run() {
-    let pass = modspec().args(["run", "--filter", "bandwidth/out-range"]).output().unwrap();
+    let pass = modspec()
+        .args(["run", "--filter", "bandwidth/out-range"])
+        .output()
+        .unwrap();
     assert_eq!(pass.status.code(), Some(0), "{}", String::from_utf8_lossy(&pass.stdout));
-    let fail = modspec().args(["run", "--filter", "bandwidth/out-range", "--mutant", "P3-upper-accepts-101"]).output().unwrap();
+    let fail = modspec()
+        .args([
+            "run",
+            "--filter",
+            "bandwidth/out-range",
+            "--mutant",
+            "P3-upper-accepts-101",
+        ])
+        .output()
+        .unwrap();
     let out = String::from_utf8_lossy(&fail.stdout);
     assert_eq!(fail.status.code(), Some(1), "{out}");
     assert!(out.contains("FAIL  bandwidth/out-range::over-101"), "{out}");
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let down = modspec().args(["run", "--timeout", "1", "--target", &format!("http://{closed}/")]).output().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let down = modspec()
+        .args(["run", "--timeout", "1", "--target", &format!("http://{closed}/")])
+        .output()
+        .unwrap();
     let out = String::from_utf8_lossy(&down.stdout);
     assert_eq!(down.status.code(), Some(2), "{out}");
     assert!(out.contains("unreachable"), "{out}");
@@ -49,8 +67,15 @@ fn serve_prints_its_address_first_and_answers_unsigned_requests_with_json_errors
     let mut first = String::new();
     BufReader::new(stdout).read_line(&mut first).unwrap();
     let addr: std::net::SocketAddr = first.trim().parse().expect("the first line is the bound address");
-    assert!(started.elapsed() < Duration::from_secs(1), "start-up took {:?}", started.elapsed());
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "start-up took {:?}",
+        started.elapsed()
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let (status, ctype, body) = rt.block_on(async {
         // Like `curl -H 'x-acs-action: ModifyInstanceSpec' http://addr/`: V3-looking, so JSON.
         let r = reqwest::Client::builder()
@@ -78,7 +103,10 @@ fn mutant_list_and_unknown_mutant() {
     let text = String::from_utf8_lossy(&list.stdout);
     assert!(text.lines().count() >= 40);
     assert!(text.contains("T1-window-299s"));
-    let bad = modspec().args(["serve", "--mutant", "T1-window-298s"]).output().unwrap();
+    let bad = modspec()
+        .args(["serve", "--mutant", "T1-window-298s"])
+        .output()
+        .unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("did you mean `T1-window-299s`"));
 }
@@ -90,6 +118,9 @@ fn schema_json_is_the_printed_schema() {
     let committed: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.json")).unwrap())
             .unwrap();
-    assert_eq!(printed, committed, "schema.json is stale: run `modspec schema > schema.json`");
+    assert_eq!(
+        printed, committed,
+        "schema.json is stale: run `modspec schema > schema.json`"
+    );
     assert!(printed["properties"]["steps"].is_object());
 }

@@ -108,8 +108,11 @@ fn main() {
     // Zero discovered cases is a broken checkout, never a silent pass.
     assert!(!lib.trials.is_empty(), "no scenarios found under cases/");
     if harness.snapshots {
-        let expected: std::collections::BTreeSet<String> =
-            lib.trials.iter().map(|t| format!("{}.snap", snapshot_name(&t.id))).collect();
+        let expected: std::collections::BTreeSet<String> = lib
+            .trials
+            .iter()
+            .map(|t| format!("{}.snap", snapshot_name(&t.id)))
+            .collect();
         trials.push(Trial::test("snapshots::no-orphans", move || {
             let dir = root().join("snapshots");
             let orphans: Vec<String> = std::fs::read_dir(&dir)
@@ -120,7 +123,10 @@ fn main() {
             if orphans.is_empty() {
                 Ok(())
             } else {
-                Err(Failed::from(format!("snapshots without a scenario (delete them): {}", orphans.join(", "))))
+                Err(Failed::from(format!(
+                    "snapshots without a scenario (delete them): {}",
+                    orphans.join(", ")
+                )))
             }
         }));
     }

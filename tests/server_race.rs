@@ -2,9 +2,17 @@
 //! or one ClientToken serialise on the world's lock, so a change applies
 //! exactly once, and worlds under load never see each other.
 //!
-//! Every burst is built first, then spawned as tokio tasks that start
-//! together behind a barrier, then joined. V1 (XML) and V3 (JSON) requests
-//! alternate; protocol parameters are not part of a token's fingerprint.
+//! Every burst is built first, then spawned as tokio tasks, one connection
+//! each, that release their requests together (last-byte synchronisation,
+//! see `send_together`), then joined. V1 (XML) and V3 (JSON)
+//! requests alternate; protocol parameters are not part of a token's
+//! fingerprint.
+//!
+//! The runtime has 8 workers, not 2, so that several requests are inside
+//! the server's handler at once even on a 2-core machine. Measured with a
+//! planted bug that releases the world's lock for 100 µs between `decide`
+//! and `apply`: 2 workers caught it in 1 run of 6, 8 workers in 6 of 6. A
+//! lock released and retaken with nothing in between is not caught.
 
 mod common;
 
@@ -13,39 +21,68 @@ use std::sync::Arc;
 use common::*;
 use modspec::client::WorldHandle;
 use modspec::spec::{World, sample_world};
-use modspec::wire::{Format, ParamList};
+use modspec::wire::Format;
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio::sync::Barrier;
 
 const N: usize = 64;
 
-enum Req {
-    V1(ParamList),
-    V3(V3Req),
+/// A request as raw HTTP/1.1 bytes, sent over a connection of its own.
+struct Wire(Vec<u8>);
+
+/// Serialises a request with `connection: close`, so its answer ends at EOF.
+fn wire(t: &Target, method: &str, query: &str, headers: &[(String, String)], body: &[u8]) -> Wire {
+    let path = if query.is_empty() {
+        "/".to_string()
+    } else {
+        format!("/?{query}")
+    };
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n",
+        t.host()
+    );
+    for (k, v) in headers.iter().filter(|(k, _)| k != "host") {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(body);
+    Wire(bytes)
 }
 
 /// The i-th request of a burst: V1 form POST for even `i`, V3 for odd.
-fn build(t: &Target, w: &WorldHandle, i: usize, op: &[(&str, &str)]) -> Req {
+fn build(t: &Target, w: &WorldHandle, i: usize, op: &[(&str, &str)]) -> Wire {
     if i % 2 == 0 {
-        Req::V1(v1("POST", w, op))
+        let body = v1("POST", w, op).to_query_string();
+        wire(t, "POST", "", &form_ct(), body.as_bytes())
     } else {
-        Req::V3(t.v3(w, op))
+        let r = t.v3(w, op);
+        wire(t, &r.method, &r.query.to_query_string(), &r.headers, &r.body)
     }
 }
 
-/// Sends every request at once and returns the answers in request order.
-async fn burst(t: &Arc<Target>, reqs: Vec<Req>) -> Vec<Reply> {
+/// Sends every request on its own connection so that they reach the server
+/// together: each task writes all but the last byte, waits at a barrier for
+/// every other task to get that far, then writes its last byte. Answers come
+/// back in request order.
+async fn send_together(t: &Target, reqs: Vec<Wire>) -> Vec<Reply> {
     let barrier = Arc::new(Barrier::new(reqs.len()));
     let tasks: Vec<_> = reqs
         .into_iter()
-        .map(|req| {
-            let (t, barrier) = (t.clone(), barrier.clone());
+        .map(|Wire(bytes)| {
+            let (addr, barrier) = (t.addr, barrier.clone());
             tokio::spawn(async move {
+                let mut s = TcpStream::connect(addr).await.expect("connect");
+                s.set_nodelay(true).expect("nodelay");
+                let (head, last) = bytes.split_at(bytes.len() - 1);
+                s.write_all(head).await.expect("write");
                 barrier.wait().await;
-                match req {
-                    Req::V1(p) => t.send_v1("POST", &p, Via::Form).await,
-                    Req::V3(r) => t.send_v3(&r).await,
-                }
+                s.write_all(last).await.expect("write last byte");
+                let mut answer = Vec::new();
+                s.read_to_end(&mut answer).await.expect("read answer");
+                parse_http(&String::from_utf8_lossy(&answer))
             })
         })
         .collect();
@@ -54,6 +91,28 @@ async fn burst(t: &Arc<Target>, reqs: Vec<Req>) -> Vec<Reply> {
         replies.push(task.await.expect("request task"));
     }
     replies
+}
+
+/// Parses an HTTP/1.1 answer whose body runs to EOF.
+fn parse_http(text: &str) -> Reply {
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no head: {text:?}"));
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok());
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    assert!(get(&headers, "transfer-encoding").is_none(), "chunked answer: {text:?}");
+    Reply {
+        status: status.unwrap_or_else(|| panic!("no status line: {text:?}")),
+        headers,
+        body: body.to_string(),
+    }
 }
 
 fn format_of(i: usize) -> Format {
@@ -72,14 +131,14 @@ async fn out_and_time(t: &Target, w: &WorldHandle, id: &str) -> (Value, Value) {
     (s["internet_max_bandwidth_out"].clone(), s["last_modified_at"].clone())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
 async fn same_token_applies_once_when_operations_finish_at_once() {
-    let t = Arc::new(start().await);
+    let t = start().await;
     let w = t.world(&world_with(0)).await;
     let mut op = CHANGE.to_vec();
     op.push(("ClientToken", "race-token"));
     let reqs = (0..N).map(|i| build(&t, &w, i, &op)).collect();
-    let replies = burst(&t, reqs).await;
+    let replies = send_together(&t, reqs).await;
     // One applies, the rest replay its outcome; nothing sees T1, which a
     // second application would have hit.
     for (i, r) in replies.iter().enumerate() {
@@ -92,14 +151,14 @@ async fn same_token_applies_once_when_operations_finish_at_once() {
     assert_eq!(out_and_time(&t, &w, "i-conf0002").await, (json!(20), json!(0)));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
 async fn same_token_applies_once_while_the_operation_is_processing() {
-    let t = Arc::new(start().await);
+    let t = start().await;
     let w = t.world(&world_with(30)).await;
     let mut op = CHANGE.to_vec();
     op.push(("ClientToken", "race-token"));
     let reqs = (0..N).map(|i| build(&t, &w, i, &op)).collect();
-    let replies = burst(&t, reqs).await;
+    let replies = send_together(&t, reqs).await;
     let mut applied = 0;
     for (i, r) in replies.iter().enumerate() {
         if r.status == 200 {
@@ -121,9 +180,9 @@ async fn same_token_applies_once_while_the_operation_is_processing() {
     assert_eq!(out_and_time(&t, &w, "i-conf0002").await, (json!(20), json!(0)));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
 async fn different_tokens_one_change_wins_the_rest_hit_t1() {
-    let t = Arc::new(start().await);
+    let t = start().await;
     let w = t.sample().await;
     let values: Vec<String> = (0..N).map(|i| (30 + i).to_string()).collect();
     let tokens: Vec<String> = (0..N).map(|i| format!("token-{i}")).collect();
@@ -137,7 +196,7 @@ async fn different_tokens_one_change_wins_the_rest_hit_t1() {
             build(&t, &w, i, &op)
         })
         .collect();
-    let replies = burst(&t, reqs).await;
+    let replies = send_together(&t, reqs).await;
     let mut winners = Vec::new();
     for (i, r) in replies.iter().enumerate() {
         if r.status == 200 {
@@ -154,10 +213,10 @@ async fn different_tokens_one_change_wins_the_rest_hit_t1() {
     assert_eq!(out_and_time(&t, &w, "i-conf0001").await, (json!(5), Value::Null));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
 async fn worlds_stay_isolated_under_load() {
     const WORLDS: usize = 16;
-    let t = Arc::new(start().await);
+    let t = start().await;
     let id = |k: usize| format!("i-w{k:02}");
     let mut worlds = Vec::new();
     for k in 0..WORLDS {
@@ -194,7 +253,7 @@ async fn worlds_stay_isolated_under_load() {
     let formats: Vec<Format> = (0..WORLDS)
         .flat_map(|k| (0..4).map(move |j| format_of(k + j)))
         .collect();
-    let replies = burst(&t, reqs).await;
+    let replies = send_together(&t, reqs).await;
     assert_eq!(replies.len(), 4 * WORLDS);
     for ((r, ok), format) in replies.iter().zip(&expect_ok).zip(formats) {
         if *ok {

@@ -12,6 +12,9 @@ use crate::scenario::Expectation;
 use crate::spec::{Match, ModifyRequest, RuleId, match_answer, parse_int, present};
 use crate::wire::{Format, JSON_CONTENT_TYPE, XML_CONTENT_TYPE, parse_body};
 
+/// Every XML answer starts with this (behaviour.md 2.2).
+const XML_PROLOG: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
+
 /// Instance states of one world by id, as the control protocol answers them.
 pub type States = BTreeMap<String, Value>;
 
@@ -60,6 +63,7 @@ fn excerpt(body: &[u8]) -> String {
 /// Checks the answer itself (not the state).
 pub fn check_answer(
     label: &str,
+    host: &str,
     expect: &Expectation,
     req: &EcsRequest,
     ex: &Exchange,
@@ -114,19 +118,35 @@ pub fn check_answer(
         Format::Json => JSON_CONTENT_TYPE,
         Format::Xml => XML_CONTENT_TYPE,
     };
-    let ctype_ok = match parsed.format {
-        // JSON clients parse any JSON type; the SDK parses XML errors only
-        // under this exact header (behaviour.md 2.2).
-        Format::Json => ctype.to_ascii_lowercase().starts_with("application/json"),
-        Format::Xml => ctype.replace(' ', "").eq_ignore_ascii_case(XML_CONTENT_TYPE),
-    };
-    if !ctype_ok {
-        out.miss(
-            label,
-            "content-type",
-            want_ctype,
-            if ctype.is_empty() { "none".into() } else { ctype.clone() },
-        );
+    let compact = ctype.replace(' ', "");
+    match parsed.format {
+        Format::Xml if !compact.eq_ignore_ascii_case(XML_CONTENT_TYPE) => {
+            // The SDK parses XML errors only under this exact header (behaviour.md 2.2).
+            out.miss(
+                label,
+                "content-type",
+                want_ctype,
+                if ctype.is_empty() { "none" } else { &ctype },
+            );
+        }
+        Format::Json if !compact.eq_ignore_ascii_case(JSON_CONTENT_TYPE) => {
+            if strict || !compact.to_ascii_lowercase().starts_with("application/json") {
+                out.miss(
+                    label,
+                    "content-type",
+                    want_ctype,
+                    if ctype.is_empty() { "none" } else { &ctype },
+                );
+            } else {
+                out.warnings.push(format!(
+                    "{label}: content-type `{ctype}` instead of `{JSON_CONTENT_TYPE}`"
+                ));
+            }
+        }
+        _ => {}
+    }
+    if parsed.format == Format::Xml && !ex.body.starts_with(XML_PROLOG.as_bytes()) {
+        out.miss(label, "xml prolog", XML_PROLOG, excerpt(&ex.body));
     }
     let is_error = expect.rule.spec().is_error();
     let root_ok = match (parsed.format, is_error) {
@@ -150,6 +170,14 @@ pub fn check_answer(
             if v.is_none() {
                 out.miss(label, "body", format!("an error body with {field}"), excerpt(&ex.body));
             }
+        }
+        if let Some(h) = parsed.host_id.as_deref().filter(|h| *h != host) {
+            out.miss(
+                label,
+                "HostId",
+                format!("{host:?} (the host the request was sent to)"),
+                format!("{h:?}"),
+            );
         }
     }
     if code == Some("Throttling") || expect.rule.spec().code == Some("Throttling") && code.is_some() {

@@ -105,11 +105,18 @@ async fn run_steps(
     for step in &trial.steps {
         match step {
             TrialStep::Advance(s) => {
-                if let (Some(control), Some(main)) = (&ctx.control, worlds.get("")) {
-                    now = control
-                        .advance(&main.world_id, *s)
-                        .await
-                        .map_err(|e| format!("cannot move the clock: {e}"))?;
+                // Time passes for every world of the trial alike, so one
+                // `now` serves the state checks of requests sent `as` any.
+                if let Some(control) = &ctx.control {
+                    for (name, h) in worlds.iter() {
+                        let t = control
+                            .advance(&h.world_id, *s)
+                            .await
+                            .map_err(|e| format!("cannot move the clock of world `{name}`: {e}"))?;
+                        if name.is_empty() {
+                            now = t;
+                        }
+                    }
                 }
             }
             TrialStep::Request {
@@ -144,7 +151,7 @@ async fn run_steps(
                         .await
                         .map_err(|e| format!("{label}: {e}"))?;
                     record(result, &label, &ex, &creds.1);
-                    check_answer(&label, expect, &req, &ex, ctx.strict, &mut findings);
+                    check_answer(&label, &ctx.host, expect, &req, &ex, ctx.strict, &mut findings);
                     if ctx.control.is_some() {
                         let after = states(ctx, worlds.get(&name), seed).await?;
                         let want = expected_states(expect, &req, &before, now);

@@ -42,7 +42,7 @@ pub struct AccountPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorized_instance_types: Option<Vec<String>>,
     /// A number, or `null` for unlimited.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub max_requests_per_minute: Option<Option<u32>>,
 }
 
@@ -111,7 +111,7 @@ pub struct InstancePatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locked_for_security: Option<bool>,
     /// A number of seconds, or `null`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub last_modified_seconds_ago: Option<Option<u64>>,
 }
 
@@ -120,6 +120,17 @@ pub struct InstancePatch {
 pub struct FaultsPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub internal_error_on_instances: Option<Vec<String>>,
+}
+
+/// For `Option<Option<T>>` fields: a key that is present (even as `null`)
+/// is `Some`, so `null` can be written; a missing key stays `None` through
+/// `#[serde(default)]`.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// Which list fields merge by which id key.

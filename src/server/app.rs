@@ -19,6 +19,9 @@ use super::gateway::RawRequest;
 use super::store::{Limits, Store};
 use crate::spec::Mutant;
 
+/// Body limit of the control protocol (a World of 1,000 instances is ~400 KB).
+const CONTROL_BODY_LIMIT: usize = 4 * 1024 * 1024;
+
 /// What `modspec serve` and the embedded server are started with.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
@@ -56,7 +59,10 @@ pub fn router(config: &ServerConfig) -> (Router, Arc<Service>) {
     });
     let mut app = Router::<Arc<Service>>::new();
     if config.control {
-        app = app.nest(control::PREFIX, control::routes(store, config.auth));
+        // World documents are larger than API requests: a world with the
+        // maximum number of instances must fit.
+        let routes = control::routes(store, config.auth).layer(DefaultBodyLimit::max(CONTROL_BODY_LIMIT));
+        app = app.nest(control::PREFIX, routes);
     }
     let app = app
         .fallback(api)

@@ -26,6 +26,18 @@ pub const CONTROL: &str = "/_conformance/v1";
 pub const JSON_CT: &str = "application/json;charset=utf-8";
 pub const XML_CT: &str = "text/xml;charset=utf-8";
 pub const XML_PROLOG: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
+pub const XML: Format = Format::Xml;
+pub const JSON: Format = Format::Json;
+
+/// The headers a V3 request must sign (G2), sorted as SDKs list them.
+pub const V3_SIGNED: [&str; 6] = [
+    "host",
+    "x-acs-action",
+    "x-acs-content-sha256",
+    "x-acs-date",
+    "x-acs-signature-nonce",
+    "x-acs-version",
+];
 
 /// A bandwidth change of the sample world's Running instance.
 pub const CHANGE: &[(&str, &str)] = &[("InstanceId", "i-conf0002"), ("InternetMaxBandwidthOut", "20")];
@@ -49,6 +61,13 @@ pub struct Target {
 
 pub async fn start() -> Target {
     start_with(ServerConfig::default()).await
+}
+
+/// A default server and a world made from the sample document.
+pub async fn start_sample() -> (Target, WorldHandle) {
+    let t = start().await;
+    let w = t.sample().await;
+    (t, w)
 }
 
 pub async fn start_with(mut config: ServerConfig) -> Target {
@@ -96,6 +115,10 @@ pub fn stamp(offset_seconds: i64) -> String {
 }
 
 pub fn list(pairs: &[(&str, &str)]) -> ParamList {
+    owned(pairs).into()
+}
+
+pub fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
@@ -240,13 +263,14 @@ impl Reply {
             .unwrap_or_else(|e| panic!("unparsable answer ({e}): {self:?}"))
     }
 
-    pub fn code(&self) -> Option<String> {
-        self.parsed().code
-    }
-
     pub fn message(&self) -> String {
         self.parsed().message.unwrap_or_default()
     }
+}
+
+/// The `content-type` header of a form body.
+pub fn form_ct() -> Vec<(String, String)> {
+    owned(&[("content-type", "application/x-www-form-urlencoded")])
 }
 
 /// How the parameters of a V1 request travel.
@@ -317,20 +341,16 @@ impl Target {
         let encoded = params.to_query_string();
         match via {
             Via::Query => self.send_raw(method, &encoded, &[], Vec::new()).await,
-            Via::Form => {
-                let ct = [(
-                    "content-type".to_string(),
-                    "application/x-www-form-urlencoded".to_string(),
-                )];
-                self.send_raw(method, "", &ct, encoded.into_bytes()).await
-            }
+            Via::Form => self.send_raw(method, "", &form_ct(), encoded.into_bytes()).await,
         }
     }
 
-    /// A V3 request signed by `sign_v3::sign_request` with `key`/`secret`.
-    pub fn v3_req(&self, key: &str, secret: &str, op: &[(&str, &str)], o: &V3Opts) -> V3Req {
-        let host = self.host();
-        let query = list(op);
+    /// A V3 request signed by `sign_v3::sign_request` with `key`/`secret`
+    /// after `f` has chosen the options.
+    pub fn v3_with(&self, key: &str, secret: &str, op: &[(&str, &str)], f: impl FnOnce(&mut V3Opts)) -> V3Req {
+        let mut o = V3Opts::default();
+        f(&mut o);
+        let (host, query) = (self.host(), list(op));
         let signed = sign_v3::sign_request(&V3Input {
             method: &o.method,
             host: &host,
@@ -345,16 +365,21 @@ impl Target {
             extra_headers: &o.extra_headers,
         });
         V3Req {
-            method: o.method.clone(),
+            method: o.method,
             query,
             headers: signed.headers,
-            body: o.body.clone(),
+            body: o.body,
         }
     }
 
     /// A default V3 POST for `w`.
     pub fn v3(&self, w: &WorldHandle, op: &[(&str, &str)]) -> V3Req {
-        self.v3_req(&w.access_key_id, w.secret.expose(), op, &V3Opts::default())
+        self.v3_with(&w.access_key_id, w.secret.expose(), op, |_| {})
+    }
+
+    /// A V1 GET with the parameters in the query.
+    pub async fn get(&self, params: &ParamList) -> Reply {
+        self.send_v1("GET", params, Via::Query).await
     }
 
     pub async fn send_v3(&self, r: &V3Req) -> Reply {
