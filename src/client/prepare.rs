@@ -68,6 +68,9 @@ pub enum SignatureStyle {
 pub struct EcsRequest {
     pub method: String,
     pub params: ParamList,
+    /// Parameters that always travel in the URL query, even when `params`
+    /// go in a V1 form body; the server reads the query first.
+    pub query_params: ParamList,
     pub style: SignatureStyle,
     pub action: String,
     pub version: String,
@@ -81,11 +84,22 @@ pub struct EcsRequest {
 }
 
 impl EcsRequest {
+    /// Every operation parameter in the order the server reads them
+    /// (query first, then the rest).
+    pub fn all_params(&self) -> ParamList {
+        self.query_params
+            .iter()
+            .chain(self.params.iter())
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
     /// A ModifyInstanceSpec request with default protocol settings.
     pub fn modify(style: SignatureStyle, params: ParamList) -> Self {
         EcsRequest {
             method: "POST".into(),
             params,
+            query_params: ParamList::default(),
             style,
             action: crate::server::ACTION.into(),
             version: crate::server::VERSION.into(),
@@ -165,7 +179,9 @@ fn replace_or_push(params: &mut Vec<(String, String)>, name: &str, value: &str) 
 
 fn prepare_v1(req: &EcsRequest, key: &str, secret: &str, nonce: &str, date: &str) -> Prepared {
     let d = &req.damage;
+    // The signature covers every pair, wherever it travels.
     let mut pairs: Vec<(String, String)> = req.params.pairs().to_vec();
+    pairs.extend(req.query_params.pairs().iter().cloned());
     let mut common: Vec<(String, String)> = [
         ("Action", req.action.as_str()),
         ("Version", req.version.as_str()),
@@ -191,7 +207,15 @@ fn prepare_v1(req: &EcsRequest, key: &str, secret: &str, nonce: &str, date: &str
         let sig = sign_v1::sign(secret, &sign_v1::string_to_sign(&req.method, &params));
         params.push("Signature", sig);
     }
-    let mut pairs = params.pairs().to_vec();
+    // The query-only pairs were signed with the rest but are sent apart.
+    let (n, q) = (req.params.len(), req.query_params.len());
+    let mut pairs: Vec<(String, String)> = params
+        .pairs()
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i < n || *i >= n + q)
+        .map(|(_, p)| p.clone())
+        .collect();
     for (k, v) in &d.after_signing {
         replace_or_push(&mut pairs, k, v);
     }
@@ -204,9 +228,17 @@ fn prepare_v1(req: &EcsRequest, key: &str, secret: &str, nonce: &str, date: &str
         headers.push(("content-type".into(), "application/x-www-form-urlencoded".into()));
         Prepared {
             method: req.method.clone(),
-            query: String::new(),
+            query: req.query_params.to_query_string(),
             headers,
             body: encoded.into_bytes(),
+        }
+    } else if !req.query_params.is_empty() {
+        let query = format!("{}&{encoded}", req.query_params.to_query_string());
+        Prepared {
+            method: req.method.clone(),
+            query,
+            headers,
+            body: Vec::new(),
         }
     } else {
         Prepared {
@@ -239,7 +271,7 @@ fn prepare_v3(req: &EcsRequest, key: &str, secret: &str, nonce: &str, date: &str
     }
     let omitted: Vec<String> = d.omit.iter().map(|o| v3_name(o)).collect();
     headers.retain(|(k, _)| !omitted.contains(k));
-    let mut query = req.params.clone();
+    let mut query = req.all_params();
     if let Some(f) = &req.format {
         query.push("Format", f.clone());
     }

@@ -209,7 +209,7 @@ pub fn expected_states(expect: &Expectation, req: &EcsRequest, before: &States, 
     if expect.rule != RuleId::E1 {
         return after;
     }
-    let op = ModifyRequest::from_pairs(req.params.iter());
+    let op = ModifyRequest::from_pairs(req.all_params().iter());
     let Some(inst) = present(&op.instance_id).and_then(|id| after.get_mut(id)) else {
         return after;
     };
@@ -252,7 +252,7 @@ pub fn check_states(
         }
     }
     if let Some(fields) = &expect.full.state {
-        let op = ModifyRequest::from_pairs(req.params.iter());
+        let op = ModifyRequest::from_pairs(req.all_params().iter());
         let id = op.instance_id.unwrap_or_default();
         let g = got.get(&id).cloned().unwrap_or(Value::Null);
         for (field, wv) in fields {

@@ -176,6 +176,7 @@ pub fn build_request(spec: &RequestSpec, default: Signature) -> EcsRequest {
         params.push(k.clone(), v.clone());
     }
     let mut req = EcsRequest::modify(style, params);
+    req.query_params = spec.query.iter().map(|(k, v)| (k.clone(), v.to_text())).collect();
     if let Some(m) = &spec.method {
         req.method.clone_from(m);
     }

@@ -286,6 +286,11 @@ fn resolve_step(
         .iter()
         .map(|(k, v)| Ok((fill(k)?, ParamValue::Text(fill(&v.to_text())?))))
         .collect::<Result<_, LoadError>>()?;
+    request.query = req
+        .query
+        .iter()
+        .map(|(k, v)| Ok((fill(k)?, ParamValue::Text(fill(&v.to_text())?))))
+        .collect::<Result<_, LoadError>>()?;
     request.pairs = req
         .pairs
         .iter()

@@ -169,6 +169,10 @@ pub struct RequestSpec {
     /// More parameter pairs appended after `params`, for repeated names.
     #[serde(default)]
     pub pairs: Vec<(String, String)>,
+    /// Parameters that always travel in the URL query, even when the others
+    /// go in a V1 form body (the server reads the query first).
+    #[serde(default)]
+    pub query: IndexMap<String, ParamValue>,
     /// Signature style, `v1` or `v3`; default: the run's `--signature` (v3).
     #[serde(default)]
     pub signature: Option<String>,
