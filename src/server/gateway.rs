@@ -15,6 +15,18 @@ use crate::wire::{Format, ParamList, sign_v1, sign_v3};
 pub const ACTION: &str = "ModifyInstanceSpec";
 pub const VERSION: &str = "2014-05-26";
 
+/// The V1 common parameters that must be present and non-empty (G2).
+const V1_REQUIRED: [&str; 8] = [
+    "Signature",
+    "Action",
+    "Version",
+    "AccessKeyId",
+    "SignatureMethod",
+    "SignatureVersion",
+    "SignatureNonce",
+    "Timestamp",
+];
+
 /// How far a signed timestamp may be from the wall clock (G7).
 pub const TIMESTAMP_WINDOW_SECONDS: i64 = 15 * 60;
 
@@ -134,29 +146,11 @@ pub fn admit(store: &Store, auth: bool, mutant: Option<Mutant>, req: &RawRequest
     if auth {
         let complete = match style {
             Style::V1 => {
-                let required: &[&str] = if m(Mutant::G2V1NonceOptional) {
-                    &[
-                        "Signature",
-                        "Action",
-                        "Version",
-                        "AccessKeyId",
-                        "SignatureMethod",
-                        "SignatureVersion",
-                        "Timestamp",
-                    ]
-                } else {
-                    &[
-                        "Signature",
-                        "Action",
-                        "Version",
-                        "AccessKeyId",
-                        "SignatureMethod",
-                        "SignatureVersion",
-                        "SignatureNonce",
-                        "Timestamp",
-                    ]
-                };
-                required.iter().all(|p| params.get_nonempty(p).is_some())
+                let nonce_optional = m(Mutant::G2V1NonceOptional);
+                let mut required = V1_REQUIRED
+                    .iter()
+                    .filter(|p| !(nonce_optional && **p == "SignatureNonce"));
+                required.all(|p| params.get_nonempty(p).is_some())
             }
             Style::V3 => v3_auth
                 .as_ref()

@@ -6,11 +6,13 @@
 //! The gateway rules (G) need the transport and live in the server; this
 //! function starts where they end.
 
+mod checks;
+mod params;
+
 use super::mutants::Mutant;
 use super::request::{Fingerprint, ModifyRequest, parse_bool, parse_int, present};
 use super::rules::RuleId::{self, *};
-use super::state::{Change, InstanceState, TokenRecord, WorldState};
-use super::world::{ChargeType, InstanceTypeSpec, NetworkType, Status};
+use super::state::{Change, TokenRecord, WorldState};
 
 /// The answer to one request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -167,88 +169,6 @@ impl<'a> Ctx<'a> {
         self.req.instance_id.as_deref().unwrap_or_default()
     }
 
-    /// P1–P8, in order (P5 before P3 under its mutant).
-    fn parameters(&self) -> Result<Kind<'a>, Refusal> {
-        let r = self.req;
-        let id_missing = if self.is(Mutant::P1EmptyInstanceIdAccepted) {
-            r.instance_id.is_none()
-        } else {
-            self.get(&r.instance_id).is_none()
-        };
-        if id_missing {
-            return Err(P1.into());
-        }
-        if let Some(token) = self.get(&r.client_token) {
-            let limit = if self.is(Mutant::P2Token65Accepted) { 65 } else { 64 };
-            let printable = token.chars().all(|c| (' '..='~').contains(&c));
-            let charset_ok = printable || self.is(Mutant::P2NonAsciiAccepted);
-            if token.chars().count() > limit || !charset_ok {
-                return Err(P2.into());
-            }
-        }
-        let ty = self.get(&r.instance_type);
-        let out_raw = if self.is(Mutant::P3EmptyOutInvalid) {
-            r.bandwidth_out.as_deref()
-        } else {
-            self.get(&r.bandwidth_out)
-        };
-        let in_raw = self.get(&r.bandwidth_in);
-        let mismatch = ty.is_some() && (out_raw.is_some() || in_raw.is_some());
-        if self.is(Mutant::P5BeforeP3) && mismatch {
-            return Err(P5.into());
-        }
-        let out = match out_raw {
-            None => None,
-            Some(s) => {
-                let max = if self.is(Mutant::P3UpperAccepts101) { 101 } else { 100 };
-                let min = if self.is(Mutant::P3LowerRejects0) { 1 } else { 0 };
-                match self.int(s) {
-                    Some(v) if (min..=max).contains(&v) => Some(v),
-                    _ => return Err(P3.into()),
-                }
-            }
-        };
-        let inb = match in_raw {
-            None => None,
-            Some(s) => {
-                let min = if self.is(Mutant::P4LowerAccepts0) { 0 } else { 1 };
-                let max = if self.is(Mutant::P4UpperRejects200) { 199 } else { 200 };
-                match parse_int(s) {
-                    Some(v) if (min..=max).contains(&v) => Some(v),
-                    _ => return Err(P4.into()),
-                }
-            }
-        };
-        if mismatch && !self.is(Mutant::P5TypeWins) {
-            return Err(P5.into());
-        }
-        let kind = match ty {
-            Some(t) => Kind::Type(t),
-            None if out.is_none() && inb.is_none() && !self.is(Mutant::P6NothingSucceeds) => {
-                return Err(P6.into());
-            }
-            None => Kind::Bandwidth { out, inb },
-        };
-        for b in [&r.dry_run, &r.async_, &r.allow_migrate] {
-            if let Some(v) = self.get(b) {
-                let ok = if self.is(Mutant::P7BooleanCaseSensitive) {
-                    v == "true" || v == "false"
-                } else {
-                    parse_bool(v).is_some()
-                };
-                if !ok {
-                    return Err(P7.into());
-                }
-            }
-        }
-        if let Some(c) = self.get(&r.system_disk_category) {
-            if !matches!(c, "cloud_efficiency" | "cloud_ssd") && !self.is(Mutant::P8CategoryUnchecked) {
-                return Err(P8.into());
-            }
-        }
-        Ok(kind)
-    }
-
     fn fingerprint(&self) -> Fingerprint {
         Fingerprint::of(self.req, self.is(Mutant::I1NumbersAsText))
     }
@@ -274,152 +194,6 @@ impl<'a> Ctx<'a> {
             return Ok(None);
         }
         Ok(Some(Verdict::Replay))
-    }
-
-    /// The rules after R1 that apply to this kind of change, in order.
-    fn instance_order(&self, kind: &Kind) -> Vec<RuleId> {
-        let mut order = vec![A1, A2, A3, A4, T1];
-        match kind {
-            Kind::Type(_) => order.extend([S1, C1, C2, C3, C4, C5, C6, C7, C8]),
-            Kind::Bandwidth { .. } => order.extend([S2, B1, B2, B3, B4]),
-        }
-        let swaps = [
-            (Mutant::T1BeforeA4, T1, A4),
-            (Mutant::S1BeforeT1, S1, T1),
-            (Mutant::C7BeforeC4, C7, C4),
-        ];
-        for (m, a, b) in swaps {
-            if self.is(m) {
-                if let (Some(i), Some(j)) = (order.iter().position(|r| *r == a), order.iter().position(|r| *r == b)) {
-                    order.swap(i, j);
-                }
-            }
-        }
-        order
-    }
-
-    fn target(&self, kind: &Kind) -> Option<&'a InstanceTypeSpec> {
-        match kind {
-            Kind::Type(t) => self.world.world.instance_type(t),
-            Kind::Bandwidth { .. } => None,
-        }
-    }
-
-    /// Whether `rule` fires for this instance.
-    fn fires(&self, rule: RuleId, st: &InstanceState, kind: &Kind) -> bool {
-        let w = &self.world.world;
-        let acc = &w.account;
-        let inst = &st.instance;
-        let target = self.target(kind);
-        let target_name = match kind {
-            Kind::Type(t) => *t,
-            Kind::Bandwidth { .. } => "",
-        };
-        let (out, inb) = match kind {
-            Kind::Bandwidth { out, inb } => (*out, *inb),
-            Kind::Type(_) => (None, None),
-        };
-        match rule {
-            A1 => acc.overdue_payment && !self.is(Mutant::A1Unchecked),
-            A2 => inst.unpaid_order && !self.is(Mutant::A2Unchecked),
-            A3 => inst.locked_for_security,
-            A4 => inst.instance_charge_type != ChargeType::PostPaid && !self.is(Mutant::A4PrepaidAllowed),
-            T1 => self.throttled(st),
-            S1 => {
-                inst.status != Status::Stopped && !(self.is(Mutant::S1RunningAllowed) && inst.status == Status::Running)
-            }
-            S2 => {
-                let ok = matches!(inst.status, Status::Running | Status::Stopped)
-                    || (self.is(Mutant::S2StartingAllowed) && inst.status == Status::Starting);
-                !ok
-            }
-            C1 => target.is_none() && !self.is(Mutant::C1UnknownTypeApplied),
-            C2 => target.is_some_and(|t| {
-                t.requires_authorization
-                    && !acc.authorized_instance_types.iter().any(|a| a == &t.name)
-                    && !self.is(Mutant::C2AuthorizationIgnored)
-            }),
-            C3 => inst.local_disks && !self.is(Mutant::C3LocalDisksIgnored),
-            C4 => {
-                if self.is(Mutant::C4Unchecked) {
-                    return false;
-                }
-                if target_name == inst.instance_type {
-                    return !self.is(Mutant::C4SameTypeAllowed);
-                }
-                let allowed = w.catalog.allowed_changes.get(&inst.instance_type);
-                !allowed.is_some_and(|a| a.iter().any(|t| t == target_name))
-            }
-            C5 => {
-                let image_arch = w.image(&inst.image_id).map(|i| i.architecture.as_str());
-                target.is_some_and(|t| Some(t.architecture.as_str()) != image_arch) && !self.is(Mutant::C5ArchUnchecked)
-            }
-            C6 => {
-                let excluded = w
-                    .image(&inst.image_id)
-                    .is_some_and(|i| i.unsupported_instance_types.iter().any(|t| t == target_name));
-                excluded && !self.is(Mutant::C6ImageExclusionIgnored)
-            }
-            C7 => target.is_some_and(|t| !t.in_stock) && !self.is(Mutant::C7OutOfStockIgnored),
-            C8 => {
-                let current = w.instance_type(&inst.instance_type).map_or(i64::MAX, |t| t.price_rank);
-                let upgrade = target.is_some_and(|t| {
-                    if self.is(Mutant::C8DowngradeNeedsBalance) {
-                        t.price_rank >= current
-                    } else {
-                        t.price_rank > current
-                    }
-                });
-                upgrade && !acc.balance_sufficient && !self.is(Mutant::C8BalanceIgnored)
-            }
-            B1 => inb.is_some() && inst.network_type == NetworkType::Vpc && !self.is(Mutant::B1VpcInAllowed),
-            B2 => {
-                !matches!(inst.internet_charge_type.as_str(), "PayByTraffic" | "PayByBandwidth")
-                    && !self.is(Mutant::B2ChargeTypeUnchecked)
-            }
-            B3 => match w.catalog.bandwidth_price_plans.get(&inst.internet_charge_type) {
-                None => !self.is(Mutant::B3MissingPlanAllowed),
-                Some(plan) => {
-                    let above = out.is_some_and(|o| o > i64::from(plan.max_out))
-                        || inb.is_some_and(|i| i > i64::from(plan.max_in));
-                    above && !self.is(Mutant::B3PlanMaxIgnored)
-                }
-            },
-            B4 => {
-                let more = |req: Option<i64>, cur: u32| {
-                    req.is_some_and(|v| {
-                        if self.is(Mutant::B4EqualNeedsBalance) {
-                            v >= i64::from(cur)
-                        } else {
-                            v > i64::from(cur)
-                        }
-                    })
-                };
-                let increase = more(out, inst.internet_max_bandwidth_out) || more(inb, inst.internet_max_bandwidth_in);
-                increase && !acc.balance_sufficient && !self.is(Mutant::B4BalanceIgnored)
-            }
-            _ => false,
-        }
-    }
-
-    /// T1: modified less than 300 s ago (exactly 300 s is allowed).
-    fn throttled(&self, st: &InstanceState) -> bool {
-        let seeded_at = st
-            .instance
-            .last_modified_seconds_ago
-            .map(|a| 0i64.saturating_sub_unsigned(a));
-        if self.is(Mutant::T1SeededIgnored) && seeded_at.is_some() && st.last_modified_at == seeded_at {
-            return false;
-        }
-        let window = if self.is(Mutant::T1Window299s) {
-            MODIFY_WINDOW_SECONDS - 1
-        } else if self.is(Mutant::T1Window301s) {
-            MODIFY_WINDOW_SECONDS + 1
-        } else {
-            MODIFY_WINDOW_SECONDS
-        };
-        st.last_modified_at
-            .is_some_and(|at| self.now.saturating_sub(at) < window)
     }
 
     /// The state a buggy server writes on a refusal (mutants only).
