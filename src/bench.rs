@@ -70,6 +70,8 @@ pub async fn suite_rate(base: &Url, cases: &std::path::Path, rounds: usize) -> a
         signature: crate::scenario::Signature::V3,
         strict: false,
         env_credentials: None,
+        allow_changes: false,
+        resolve: Vec::new(),
     };
     let (ctx, _) = crate::runner::connect(&c).await?;
     let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());

@@ -27,6 +27,7 @@
 pub mod bench;
 pub mod client;
 pub mod commands;
+pub mod fuzz;
 pub mod report;
 pub mod runner;
 pub mod scenario;

@@ -44,6 +44,48 @@ enum Command {
     /// Benchmark a server: concurrent clients send signed V3 requests, each
     /// to a fresh world; prints requests/s and p50/p99 latency.
     Bench(BenchArgs),
+    /// Fuzz a target (default: the embedded server): generated edge-case
+    /// worlds and requests, each answer compared with the oracle; every
+    /// kind of disagreement is shrunk and written as a scenario. Exit code
+    /// 0: no disagreement; 1: findings; 2: the run could not be done.
+    Fuzz(Box<FuzzArgs>),
+}
+
+#[derive(Args)]
+struct FuzzArgs {
+    /// Base URL of the ECS API to fuzz; default: the embedded server over loopback.
+    #[arg(long)]
+    target: Option<Url>,
+    /// Control-protocol base URL; default: <target>/_conformance/v1.
+    #[arg(long)]
+    control: Option<Url>,
+    /// Embedded server only: plant this mutant (see `modspec serve --mutant list`).
+    #[arg(long)]
+    mutant: Option<String>,
+    /// Cases to run (default 10000, or unlimited with --time).
+    #[arg(long)]
+    runs: Option<u64>,
+    /// Run for this long (`90s`, `10m`, `1h`); with --runs, whichever ends first.
+    #[arg(long)]
+    time: Option<String>,
+    /// Seed of the generator: the same seed gives the same cases and findings.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Folder for the findings (scenario YAML and raw exchange per finding).
+    #[arg(long, default_value = "fuzz-findings")]
+    out: PathBuf,
+    /// Cases run at once.
+    #[arg(long, default_value_t = 64)]
+    jobs: usize,
+    /// Findings to shrink and write (the first case of each kind of disagreement).
+    #[arg(long, default_value_t = 5)]
+    max_findings: usize,
+    /// Per-request timeout in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    timeout: f64,
+    /// Re-send a finding (its scenario file) and show the target's answers.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["runs", "time"])]
+    replay: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -58,6 +100,15 @@ struct ServeArgs {
     /// Plant one bug (for the suite's self-test); `--mutant list` prints them.
     #[arg(long, value_name = "NAME")]
     mutant: Option<String>,
+    /// Serve only the ECS API, no control protocol (no worlds can be made).
+    #[arg(long, conflicts_with = "control_listen")]
+    no_control: bool,
+    /// Serve the control protocol on this address, apart from the API.
+    /// Default: beside the API when --listen is a loopback address, else on
+    /// a separate listener at 127.0.0.1 (free port, printed on the second
+    /// line), since the control protocol hands out credentials.
+    #[arg(long, value_name = "ADDR")]
+    control_listen: Option<SocketAddr>,
 }
 
 #[derive(Args)]
@@ -108,6 +159,18 @@ struct RunArgs {
     /// Embedded server only: plant this mutant (see `modspec serve --mutant list`).
     #[arg(long)]
     mutant: Option<String>,
+    /// Read `access_key_id` and `access_key_secret` for live scenarios from
+    /// this file (`name = value` lines or JSON) instead of the environment.
+    /// Secrets are never taken from the command line.
+    #[arg(long, value_name = "PATH")]
+    credentials_file: Option<PathBuf>,
+    /// Against a target that is not on loopback and has no control protocol
+    /// (possibly a real cloud account), also send live requests that could
+    /// change an instance. Without it only requests that cannot succeed
+    /// (invalid parameters, DryRun=true, unknown instances, gateway
+    /// refusals) are sent; the others are reported as skipped.
+    #[arg(long)]
+    allow_changes: bool,
     /// Also list passing scenarios.
     #[arg(long, short)]
     verbose: bool,
@@ -162,6 +225,7 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(args) => bench(args),
+        Command::Fuzz(args) => fuzz(*args),
     };
     match result {
         Ok(code) => code,
@@ -199,16 +263,37 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .init();
     let config = ServerConfig {
         auth: !args.no_auth,
+        control: !args.no_control,
         mutant,
         ..ServerConfig::default()
     };
+    // The control protocol hands out credentials and rewrites worlds: it
+    // stays on loopback unless asked otherwise.
+    let split = match args.control_listen {
+        _ if args.no_control => None,
+        Some(addr) if addr == args.listen => None,
+        Some(addr) => Some(addr),
+        None if args.listen.ip().is_loopback() => None,
+        None => Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+    };
     runtime()?.block_on(async {
-        let server = Server::bind(args.listen, &config)
-            .await
-            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let server = match split {
+            Some(control) => Server::bind_split(args.listen, control, &config)
+                .await
+                .with_context(|| format!("cannot listen on {} and {control}", args.listen))?,
+            None => Server::bind(args.listen, &config)
+                .await
+                .with_context(|| format!("cannot listen on {}", args.listen))?,
+        };
         let addr = server.local_addr()?;
         // The first stdout line is the address, for scripts that start us on port 0.
         println!("{addr}");
+        if let Some(control) = server.control_addr().transpose()? {
+            println!("control: http://{control}{}", modspec::server::CONTROL_PREFIX);
+        }
+        if args.no_control {
+            tracing::info!("serving the ECS API only (--no-control)");
+        }
         if let Some(m) = mutant {
             tracing::warn!("serving with mutant {m}: this server is deliberately wrong");
         }
@@ -277,7 +362,15 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Credentials for live scenarios against a target without the control
-/// protocol: only from the environment, never from the command line.
+/// protocol: from `--credentials-file` or the environment, never from the
+/// command line.
+fn credentials(file: Option<&std::path::Path>) -> anyhow::Result<Option<(String, Secret)>> {
+    match file {
+        Some(path) => Ok(Some(modspec::runner::load_credentials(path)?)),
+        None => Ok(env_credentials()),
+    }
+}
+
 fn env_credentials() -> Option<(String, Secret)> {
     let id = std::env::var("ALIBABA_CLOUD_ACCESS_KEY_ID").ok()?;
     let secret = std::env::var("ALIBABA_CLOUD_ACCESS_KEY_SECRET").ok()?;
@@ -309,12 +402,23 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--timeout must be a positive number of seconds");
     }
     opts.timeout = Duration::from_secs_f64(args.timeout);
-    opts.env_credentials = env_credentials();
+    opts.env_credentials = credentials(args.credentials_file.as_deref())?;
+    opts.allow_changes = args.allow_changes;
     let output = runtime()?.block_on(modspec::commands::run(&opts));
     let mut stdout = std::io::stdout().lock();
     print_results(&mut stdout, &output.results, args.verbose)?;
     for name in &output.info.unknown_capabilities {
         println!("note  the target lists an unknown capability `{name}`");
+    }
+    if let Some(why) = &output.info.changes_withheld {
+        let withheld = output
+            .results
+            .iter()
+            .filter(|r| matches!(&r.outcome, modspec::runner::Outcome::Skipped { reason } if reason.starts_with(modspec::runner::WITHHELD)))
+            .count();
+        println!(
+            "note  {why}: {withheld} scenario(s) that could change an instance were withheld (--allow-changes sends them)"
+        );
     }
     if let Some(path) = &args.junit {
         std::fs::write(path, render_junit(&output.results, &output.summary))
@@ -408,6 +512,60 @@ fn coverage(args: CasesArg) -> anyhow::Result<ExitCode> {
     }
     println!("{} trials, {} empty cells", lib.trials.len(), holes.len());
     Ok(if holes.is_empty() && lib.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
+    let mutant = args.mutant.as_deref().map(str::parse::<Mutant>).transpose()?;
+    if !(args.timeout > 0.0 && args.timeout.is_finite()) {
+        anyhow::bail!("--timeout must be a positive number of seconds");
+    }
+    let timeout = Duration::from_secs_f64(args.timeout);
+    let rt = runtime()?;
+    if let Some(file) = &args.replay {
+        let replay = modspec::fuzz::replay(file, args.target.as_ref(), args.control.as_ref(), mutant, timeout);
+        let results = rt.block_on(replay)?;
+        print_results(&mut std::io::stdout().lock(), &results, true)?;
+        for rec in results.iter().flat_map(|r| &r.recorded) {
+            println!("{}: {} {}\n{}", rec.step, rec.status, rec.content_type, rec.body);
+        }
+        return Ok(exit(
+            modspec::report::Summary::of(&results, Duration::ZERO).exit_status(),
+        ));
+    }
+    let mut opts = modspec::fuzz::FuzzOptions::new(args.seed);
+    opts.target = args.target;
+    opts.control = args.control;
+    opts.mutant = mutant;
+    opts.runs = args.runs;
+    opts.time = args.time.as_deref().map(modspec::fuzz::parse_duration).transpose()?;
+    opts.out = Some(args.out);
+    opts.jobs = args.jobs;
+    opts.max_findings = args.max_findings;
+    opts.progress = true;
+    opts.timeout = timeout;
+    let report = rt.block_on(modspec::fuzz::fuzz(&opts))?;
+    println!(
+        "fuzz: target={} seed={} cases={} requests={} elapsed={:.2}s rate={:.0} req/s disagreeing_cases={} findings={}",
+        report.target,
+        opts.seed,
+        report.cases,
+        report.requests,
+        report.elapsed.as_secs_f64(),
+        report.requests_per_second(),
+        report.disagreeing_cases,
+        report.findings.len()
+    );
+    for f in &report.findings {
+        println!("finding {} (case {}): {}", f.name, f.index, f.disagreement);
+        for path in &f.files {
+            println!("  wrote {}", path.display());
+        }
+    }
+    Ok(if report.findings.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

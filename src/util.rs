@@ -27,6 +27,27 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
+/// Removes every " at line N column M" from a parser message.
+pub fn strip_positions(message: &str) -> String {
+    let mut out = String::new();
+    let mut rest = message;
+    while let Some(i) = rest.find(" at line ") {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i + " at line ".len()..];
+        let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
+        let after = &tail[digits..];
+        match after.strip_prefix(" column ") {
+            Some(c) if digits > 0 => rest = &c[c.bytes().take_while(u8::is_ascii_digit).count()..],
+            _ => {
+                out.push_str(" at line ");
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::closest;
@@ -36,5 +57,13 @@ mod tests {
         let names = ["expect", "request", "steps"];
         assert_eq!(closest("expct", names), Some("expect"));
         assert_eq!(closest("zzzzzzzz", names), None);
+    }
+    #[test]
+    fn positions_are_stripped_everywhere() {
+        assert_eq!(
+            super::strip_positions("a at line 4 column 46, while b at line 4 column 30"),
+            "a, while b"
+        );
+        assert_eq!(super::strip_positions("x at line y"), "x at line y");
     }
 }

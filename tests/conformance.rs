@@ -55,6 +55,8 @@ fn harness() -> Result<Harness, String> {
         signature,
         strict: std::env::var_os("MODSPEC_STRICT").is_some(),
         env_credentials: None,
+        allow_changes: false,
+        resolve: Vec::new(),
     };
     let (ctx, _) = rt.block_on(connect(&c)).map_err(|e| e.to_string())?;
     Ok(Harness {

@@ -5,6 +5,7 @@ use std::time::Duration;
 use reqwest::Url;
 use serde::Deserialize;
 
+use super::ecs::{BodyError, MAX_RESPONSE_BYTES, read_capped};
 use super::secret::Secret;
 use crate::spec::World;
 
@@ -14,10 +15,53 @@ use crate::spec::World;
 pub enum ControlError {
     #[error("control protocol at {url}{}: {}", if source.is_timeout() || source.is_connect() { " (target not answering)" } else { "" }, crate::util::error_chain(source))]
     Transport { url: String, source: reqwest::Error },
-    #[error("control protocol at {url} answered {status}: {body}")]
-    Status { url: String, status: u16, body: String },
-    #[error("control protocol at {url} answered invalid JSON: {reason}")]
-    Invalid { url: String, reason: String },
+    #[error("control protocol at {url} answered HTTP {status} (expected {want}): {body}")]
+    Status {
+        url: String,
+        status: u16,
+        want: u16,
+        body: String,
+    },
+    #[error("control protocol at {url} answered invalid JSON ({reason}): {body}")]
+    Invalid { url: String, reason: String, body: String },
+    #[error("control protocol at {url} answered more than {limit} bytes, the harness's response size limit")]
+    TooLarge { url: String, limit: usize },
+}
+
+/// The most of a control-protocol answer quoted in an error.
+const EXCERPT_BYTES: usize = 300;
+
+/// A short, printable excerpt of an answer for an error message, with the
+/// value of any `access_key_secret` masked: a world-creation answer with
+/// the wrong status or broken JSON may still carry a secret, and error
+/// texts reach every report.
+pub fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut out = String::new();
+    let mut rest: &str = &text;
+    while let Some(i) = rest.find("access_key_secret") {
+        let (head, tail) = rest.split_at(i + "access_key_secret".len());
+        out.push_str(head);
+        // Skip `"` `:` and spaces, then mask a quoted or bare value.
+        let value_at = tail
+            .find(|c: char| !matches!(c, '"' | ':' | ' ' | '\t' | '\n' | '\r'))
+            .unwrap_or(tail.len());
+        out.push_str(&tail[..value_at]);
+        let value = &tail[value_at..];
+        let end = value.find(['"', ',', '}', '\n']).unwrap_or(value.len());
+        out.push_str("[secret]");
+        rest = &value[end..];
+    }
+    out.push_str(rest);
+    let mut cut: String = out.chars().take(EXCERPT_BYTES).collect();
+    if cut.len() < out.len() {
+        cut.push('…');
+    }
+    if cut.trim().is_empty() {
+        "(empty body)".into()
+    } else {
+        cut.replace(['\n', '\r'], " ")
+    }
 }
 
 /// A world created on the target.
@@ -60,22 +104,29 @@ impl ControlClient {
         };
         let resp = rb.timeout(self.timeout).send().await.map_err(transport)?;
         let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(transport)?;
+        let body = read_capped(resp, MAX_RESPONSE_BYTES).await.map_err(|e| match e {
+            BodyError::TooLarge { limit } => ControlError::TooLarge {
+                url: url.to_string(),
+                limit,
+            },
+            BodyError::Read(e) => transport(e),
+        })?;
         if status != want {
-            let text = String::from_utf8_lossy(&body[..body.len().min(500)]).into_owned();
             return Err(ControlError::Status {
                 url: url.to_string(),
                 status,
-                body: text,
+                want,
+                body: excerpt(&body),
             });
         }
-        Ok(body.to_vec())
+        Ok(body)
     }
 
     fn parse<T: for<'de> Deserialize<'de>>(url: &str, body: &[u8]) -> Result<T, ControlError> {
         serde_json::from_slice(body).map_err(|e| ControlError::Invalid {
             url: url.to_string(),
             reason: e.to_string(),
+            body: excerpt(body),
         })
     }
 
@@ -84,6 +135,13 @@ impl ControlClient {
         let url = self.url("/worlds");
         let body = self.call(self.http.post(&url).json(world), &url, 201).await?;
         let c: Created = Self::parse(&url, &body)?;
+        if c.world_id.is_empty() || c.access_key_id.is_empty() {
+            return Err(ControlError::Invalid {
+                url,
+                reason: "`world_id` and `access_key_id` must not be empty".into(),
+                body: excerpt(&body),
+            });
+        }
         Ok(WorldHandle {
             world_id: c.world_id,
             access_key_id: c.access_key_id,
@@ -128,5 +186,22 @@ impl ControlClient {
     pub async fn delete_world(&self, world_id: &str) -> Result<(), ControlError> {
         let url = self.url(&format!("/worlds/{world_id}"));
         self.call(self.http.delete(&url), &url, 204).await.map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::excerpt;
+
+    #[test]
+    fn excerpts_mask_secrets_even_in_broken_json() {
+        let whole = br#"{"world_id":"w","access_key_secret": "S3CR3T","x":1}"#;
+        let cut = br#"{"world_id":"w","access_key_secret":"S3CR3T"#;
+        for body in [&whole[..], &cut[..]] {
+            let e = excerpt(body);
+            assert!(!e.contains("S3CR3T") && e.contains("[secret]"), "{e}");
+        }
+        assert_eq!(excerpt(b""), "(empty body)");
+        assert!(excerpt(&[b'a'; 1000]).ends_with('…'));
     }
 }

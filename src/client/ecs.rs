@@ -43,7 +43,16 @@ pub enum SendError {
     Connect { url: String, source: reqwest::Error },
     #[error("transport error talking to {url}: {}", crate::util::error_chain(source))]
     Transport { url: String, source: reqwest::Error },
-    #[error("response from {url} is larger than {limit} bytes")]
+    #[error(
+        "the answer from {url} broke off after its head (HTTP {status}): {}",
+        crate::util::error_chain(source)
+    )]
+    BrokenAnswer {
+        url: String,
+        status: u16,
+        source: reqwest::Error,
+    },
+    #[error("response from {url} is larger than {limit} bytes, the harness's response size limit")]
     TooLarge { url: String, limit: usize },
 }
 
@@ -108,7 +117,7 @@ impl EcsClient {
                 }
             }
         };
-        let mut resp = rb.send().await.map_err(classify)?;
+        let resp = rb.send().await.map_err(classify)?;
         let status = resp.status().as_u16();
         let headers = resp
             .headers()
@@ -120,18 +129,48 @@ impl EcsClient {
                 )
             })
             .collect();
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(classify)? {
-            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                return Err(SendError::TooLarge {
-                    url,
-                    limit: MAX_RESPONSE_BYTES,
-                });
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = read_capped(resp, MAX_RESPONSE_BYTES).await.map_err(|e| match e {
+            BodyError::TooLarge { limit } => SendError::TooLarge {
+                url: url.clone(),
+                limit,
+            },
+            BodyError::Read(e) if e.is_timeout() => classify(e),
+            BodyError::Read(source) => SendError::BrokenAnswer {
+                url: url.clone(),
+                status,
+                source,
+            },
+        })?;
         Ok(Exchange { status, headers, body })
     }
+}
+
+/// Why a response body could not be read whole.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    #[error("the answer is larger than {limit} bytes, the harness's response size limit")]
+    TooLarge { limit: usize },
+    #[error(transparent)]
+    Read(reqwest::Error),
+}
+
+/// Reads a body of at most `limit` bytes and stops as soon as it would be
+/// more, so a hostile target answering gigabytes costs the harness `limit`
+/// bytes of memory. A declared `Content-Length` over the limit fails before
+/// any byte is read. The request's timeout (reqwest's total timeout) also
+/// covers the body, so a target dripping a byte a second ends as a timeout.
+pub async fn read_capped(mut resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(BodyError::TooLarge { limit });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(BodyError::Read)? {
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// The `host` header value a client sends for this URL.

@@ -8,6 +8,8 @@ mod prepare;
 mod secret;
 
 pub use control::{ControlClient, ControlError, WorldHandle};
-pub use ecs::{DEAD_TARGET_MARK, EcsClient, Exchange, MAX_RESPONSE_BYTES, SendError, host_header};
+pub use ecs::{
+    BodyError, DEAD_TARGET_MARK, EcsClient, Exchange, MAX_RESPONSE_BYTES, SendError, host_header, read_capped,
+};
 pub use prepare::{Damage, EcsRequest, Prepared, SignatureStyle, UNKNOWN_ACCESS_KEY, prepare};
 pub use secret::Secret;

@@ -1,6 +1,7 @@
 //! `modspec run`: load the cases, reach the target (the embedded server by
 //! default), run the selected trials, and summarise.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -44,6 +45,11 @@ pub struct RunOptions {
     pub jobs: usize,
     pub timeout: Duration,
     pub env_credentials: Option<(String, Secret)>,
+    /// Send live requests that could change an instance to a target that
+    /// may be a real cloud (`--allow-changes`).
+    pub allow_changes: bool,
+    /// DNS overrides (tests: a non-loopback name served on loopback).
+    pub resolve: Vec<(String, SocketAddr)>,
 }
 
 impl RunOptions {
@@ -60,6 +66,8 @@ impl RunOptions {
             jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
             timeout: Duration::from_secs(10),
             env_credentials: None,
+            allow_changes: false,
+            resolve: Vec::new(),
         }
     }
 }
@@ -108,6 +116,8 @@ pub async fn run(opts: &RunOptions) -> RunOutput {
             signature: opts.signature,
             strict: opts.strict,
             env_credentials: opts.env_credentials.clone(),
+            allow_changes: opts.allow_changes,
+            resolve: opts.resolve.clone(),
         };
         match connect(&c).await {
             Ok((ctx, i)) => {

@@ -7,7 +7,10 @@ use std::time::Instant;
 use super::check::{Findings, States, check_answer, check_states, expected_states};
 use super::outcome::{Outcome, Recorded, TrialResult};
 use super::redact::redact_body;
-use crate::client::{ControlClient, EcsClient, EcsRequest, Exchange, Secret, SignatureStyle, WorldHandle, prepare};
+use super::safety::trial_risk;
+use crate::client::{
+    ControlClient, DEAD_TARGET_MARK, EcsClient, EcsRequest, Exchange, Secret, SignatureStyle, WorldHandle, prepare,
+};
 use crate::scenario::{Capability, Placement, RequestSpec, Signature, Trial, TrialStep};
 use crate::spec::World;
 use crate::wire::ParamList;
@@ -26,7 +29,14 @@ pub struct RunContext {
     pub env_credentials: Option<(String, Secret)>,
     /// The `host` header value the target is reached with.
     pub host: String,
+    /// The target may be a real cloud: send only requests that cannot
+    /// change an instance (see [`super::change_risk`]).
+    pub guard_changes: bool,
 }
+
+/// The opening word of the skip reason of a trial kept from a target that
+/// may be a real cloud.
+pub const WITHHELD: &str = "withheld";
 
 /// The header that ties a request to its scenario in the target's logs.
 pub const SCENARIO_HEADER: &str = "x-modspec-scenario";
@@ -38,7 +48,18 @@ pub fn skip_reason(ctx: &RunContext, trial: &Trial) -> Option<String> {
             return Some("needs a world, and the target has no control protocol".into());
         }
         if ctx.env_credentials.is_none() {
-            return Some("live case without credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and _SECRET".into());
+            return Some(
+                "live case without credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and _SECRET, or --credentials-file"
+                    .into(),
+            );
+        }
+        if ctx.guard_changes {
+            return trial_risk(trial, ctx.signature).map(|why| {
+                format!(
+                    "{WITHHELD} because the target may be a real cloud: {why} and could change a real instance \
+                     (run with --allow-changes to send it)"
+                )
+            });
         }
         return None;
     }
@@ -73,9 +94,12 @@ pub async fn run_trial(ctx: &RunContext, trial: &Trial) -> TrialResult {
         },
         Err(cause) => Outcome::Error { cause },
     };
-    if let Some(control) = &ctx.control {
+    let dead = matches!(&outcome, Outcome::Error { cause } if cause.contains(DEAD_TARGET_MARK));
+    if let (Some(control), false) = (&ctx.control, dead) {
         for w in worlds.values() {
             // Best effort: a world left behind is no verdict on the trial.
+            // Not tried on a target that stopped answering: each would cost
+            // another timeout.
             let _ = control.delete_world(&w.world_id).await;
         }
     }
@@ -93,10 +117,14 @@ async fn run_steps(
     let mut findings = Findings::default();
     if let Some(control) = &ctx.control {
         for (name, world) in &trial.worlds {
-            let h = control
-                .create_world(world)
-                .await
-                .map_err(|e| format!("cannot create world `{name}`: {e}"))?;
+            let h = control.create_world(world).await.map_err(|e| {
+                let which = if name.is_empty() {
+                    "the scenario's world".to_string()
+                } else {
+                    format!("world `{name}`")
+                };
+                format!("the target could not be prepared: creating {which} failed: {e}")
+            })?;
             worlds.insert(name.clone(), h);
         }
     }

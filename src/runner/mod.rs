@@ -6,12 +6,17 @@ mod check;
 mod exec;
 mod outcome;
 mod redact;
+mod safety;
 mod suite;
 mod target;
 
 pub use check::expected_format;
-pub use exec::{RunContext, SCENARIO_HEADER, build_request, run_trial, skip_reason};
+pub use exec::{RunContext, SCENARIO_HEADER, WITHHELD, build_request, run_trial, skip_reason};
 pub use outcome::{Mismatch, Outcome, Recorded, TrialResult};
 pub use redact::redact_body;
+pub use safety::change_risk;
 pub use suite::{load_error_result, run_all};
-pub use target::{Connect, Embedded, TargetError, TargetInfo, connect, start_embedded};
+pub use target::{
+    Connect, CredentialsError, Embedded, TargetError, TargetInfo, connect, is_loopback, load_credentials,
+    start_embedded,
+};

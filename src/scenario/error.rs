@@ -42,10 +42,11 @@ impl LoadError {
     /// "did you mean" hint to unknown keys and variants.
     pub fn from_yaml(path: impl Into<PathBuf>, e: &serde_yaml::Error) -> Self {
         let pos = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-        let mut message = e.to_string();
-        // serde_yaml appends " at line L column C"; the prefix says it already.
-        if let Some(i) = message.rfind(" at line ") {
-            message.truncate(i);
+        // serde_yaml writes " at line L column C" into its text; the
+        // `path:line:col` prefix says it already.
+        let mut message = crate::util::strip_positions(&e.to_string());
+        if message.contains("cannot start any token") {
+            message.push_str(" (a tab? YAML indents with spaces only)");
         }
         if let Some(hint) = hint_for(&message) {
             message.push_str(&format!(" (did you mean `{hint}`?)"));

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::error::{LoadError, locate};
 use super::model::{Capability, Expect, ExpectFull, ParamValue, RequestSpec, ScenarioFile, Step};
 use super::patch::{WorldPatch, build_world};
-use crate::spec::{RuleId, World};
+use crate::spec::{RuleId, World, rule_hint};
 
 /// The file of shared world defaults, at the root of the cases folder.
 pub const DEFAULT_WORLD_FILE: &str = "world.yaml";
@@ -130,6 +130,13 @@ pub fn load_defaults(path: &Path) -> Result<World, LoadError> {
 
 /// Parses one case file's text into its trials.
 pub fn load_text(id: &str, path: &Path, text: &str, defaults: &World) -> Result<Vec<Trial>, LoadError> {
+    if text.trim().is_empty() {
+        return Err(LoadError::new(
+            path,
+            (1, 1),
+            "the file is empty: a scenario needs `description` and `steps`",
+        ));
+    }
     let file: ScenarioFile = serde_yaml::from_str(text).map_err(|e| LoadError::from_yaml(path, &e))?;
     let err = |needle: &str, msg: String| {
         // Prefer the row's `name: x` over the first stray occurrence of `x`.
@@ -194,7 +201,12 @@ pub fn load_text(id: &str, path: &Path, text: &str, defaults: &World) -> Result<
             patches.push(w);
         }
         let mut worlds = BTreeMap::new();
-        let main = build_world(defaults, &patches).map_err(|e| err("world:", format!("world: {e}")))?;
+        let main = build_world(defaults, &patches).map_err(|e| {
+            err(
+                "world:",
+                format!("world (the patch merged over world.yaml) is invalid at {e}"),
+            )
+        })?;
         worlds.insert(String::new(), main);
         for (name, patch) in &file.worlds {
             let w = build_world(defaults, &[patch]).map_err(|e| err(name, format!("worlds.{name}: {e}")))?;
@@ -236,12 +248,8 @@ fn parse_rules(file: &ScenarioFile, path: &Path, text: &str) -> Result<Vec<RuleI
     file.rules
         .iter()
         .map(|r| {
-            r.parse::<RuleId>().map_err(|e| {
-                let hint = crate::util::closest(r, RuleId::all().map(RuleId::as_str))
-                    .map(|h| format!(" (did you mean `{h}`?)"))
-                    .unwrap_or_default();
-                LoadError::new(path, locate(text, r), format!("rules: {e}{hint}"))
-            })
+            r.parse::<RuleId>()
+                .map_err(|e| LoadError::new(path, locate(text, r), format!("rules: {e}{}", rule_hint(r))))
         })
         .collect()
 }
@@ -333,7 +341,7 @@ fn resolve_step(
     };
     let rule = rule_text
         .parse::<RuleId>()
-        .map_err(|e| Resolve::Msg(rule_text.clone(), format!("expect: {e}")))?;
+        .map_err(|e| Resolve::Msg(rule_text.clone(), format!("expect: {e}{}", rule_hint(&rule_text))))?;
     full.rule = Some(rule_text);
     full.format = full.format.as_deref().map(fill).transpose()?;
     if let Some(f) = &full.format {

@@ -8,16 +8,20 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::store::Store;
+use super::app::{BodyRead, read_body};
+use super::store::{Store, StoreError};
 use crate::spec::World;
+
+/// Body limit of the control protocol (a World of 1,000 instances is ~400 KB).
+pub const BODY_LIMIT: usize = 4 * 1024 * 1024;
 
 /// The protocol name and major version this server speaks.
 pub const PROTOCOL: &str = "modspec-control/1";
@@ -62,11 +66,26 @@ fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {
     (status, axum::Json(json!({ "error": message.to_string() }))).into_response()
 }
 
+/// The body, or the protocol's JSON error naming the limit.
+async fn body_of(headers: &HeaderMap, body: Body) -> Result<Vec<u8>, Response> {
+    read_body(headers, body, BODY_LIMIT).await.map_err(|e| match e {
+        BodyRead::TooLarge => error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("$: the body is larger than {BODY_LIMIT} bytes, this server's limit"),
+        ),
+        BodyRead::Broken => error(StatusCode::BAD_REQUEST, "$: the body was broken off"),
+    })
+}
+
 async fn capabilities_handler(State(c): State<Control>) -> Response {
     axum::Json(json!({ "protocol": PROTOCOL, "capabilities": c.capabilities })).into_response()
 }
 
-async fn create_world(State(c): State<Control>, body: Bytes) -> Response {
+async fn create_world(State(c): State<Control>, headers: HeaderMap, body: Body) -> Response {
+    let body = match body_of(&headers, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
     let world = match World::from_json(&body) {
         Ok(w) => w,
         Err(e) => return error(StatusCode::BAD_REQUEST, e),
@@ -81,7 +100,7 @@ async fn create_world(State(c): State<Control>, body: Bytes) -> Response {
             })),
         )
             .into_response(),
-        Err(e @ super::store::StoreError::TooManyWorlds(_)) => error(StatusCode::SERVICE_UNAVAILABLE, e),
+        Err(e @ StoreError::TooManyWorlds(_)) => error(StatusCode::SERVICE_UNAVAILABLE, e),
         Err(e) => error(StatusCode::BAD_REQUEST, e),
     }
 }
@@ -111,9 +130,18 @@ struct Advance {
     advance_seconds: u64,
 }
 
-async fn advance_clock(State(c): State<Control>, Path(world_id): Path<String>, body: Bytes) -> Response {
+async fn advance_clock(
+    State(c): State<Control>,
+    Path(world_id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let Some(slot) = c.store.by_id(&world_id) else {
         return error(StatusCode::NOT_FOUND, format!("unknown world `{world_id}`"));
+    };
+    let body = match body_of(&headers, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
     };
     let advance: Advance = match serde_json::from_slice(&body) {
         Ok(a) => a,

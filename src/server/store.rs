@@ -15,12 +15,22 @@ use crate::spec::{World, WorldState};
 /// How long a nonce stays used (G10), on the wall clock.
 pub const NONCE_WINDOW: Duration = Duration::from_secs(15 * 60);
 
-/// Bounds that keep a misbehaving harness from exhausting memory.
+/// Bounds that keep a misbehaving harness or a hostile client from
+/// exhausting memory. Each is refused with a clear error, never by falling
+/// over: worlds and instances by the control protocol (503 / 400 with a
+/// JSON `error`), body size and parameter count by the HTTP shell (413 /
+/// 414 in plain text: the ECS rules table has no code for them, so the
+/// answer carries none). Hyper bounds the request head (~400 KiB).
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
+    /// Worlds alive at once; a deleted world frees its slot.
     pub max_worlds: usize,
     pub max_instances_per_world: usize,
+    /// ECS API request body.
     pub max_body_bytes: usize,
+    /// Parameters of one ECS API request, query and form body together:
+    /// counted before parsing, since each parsed pair costs far more memory
+    /// than its bytes on the wire.
     pub max_params: usize,
 }
 

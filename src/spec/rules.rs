@@ -214,15 +214,41 @@ impl FromStr for RuleId {
     }
 }
 
+/// A hint for a text that is not a rule id: the one nearest rule of the
+/// same family (`P33` → `P3`), or the family's range (`P9` → `P1`–`P8`).
+pub fn rule_hint(s: &str) -> String {
+    let family: Vec<&str> = RULE_NAMES
+        .iter()
+        .copied()
+        .filter(|n| n.get(..1) == s.get(..1))
+        .collect();
+    if family.is_empty() {
+        return crate::util::closest(s, RULE_NAMES.iter().copied())
+            .map(|h| format!(" (did you mean `{h}`?)"))
+            .unwrap_or_default();
+    }
+    let best = family
+        .iter()
+        .map(|n| strsim::levenshtein(s, n))
+        .min()
+        .unwrap_or(usize::MAX);
+    let nearest: Vec<&&str> = family.iter().filter(|n| strsim::levenshtein(s, n) == best).collect();
+    match nearest.as_slice() {
+        [one] if best <= 2 => format!(" (did you mean `{one}`?)"),
+        _ => format!(
+            " (the {} rules are {}–{})",
+            &s[..1],
+            family[0],
+            family[family.len() - 1]
+        ),
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for RuleId {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        s.parse().map_err(|e: UnknownRule| {
-            let hint = crate::util::closest(&s, RULE_NAMES.iter().copied())
-                .map(|h| format!(" (did you mean `{h}`?)"))
-                .unwrap_or_default();
-            serde::de::Error::custom(format!("{e}{hint}"))
-        })
+        s.parse()
+            .map_err(|e: UnknownRule| serde::de::Error::custom(format!("{e}{}", rule_hint(&s))))
     }
 }
 
@@ -305,8 +331,12 @@ mod tests {
     }
 
     #[test]
-    fn unknown_rule_names_are_rejected() {
+    fn unknown_rule_names_are_rejected_with_a_family_hint() {
         assert!("P9".parse::<RuleId>().is_err());
         assert!("p3".parse::<RuleId>().is_err());
+        assert_eq!(rule_hint("P33"), " (did you mean `P3`?)");
+        assert_eq!(rule_hint("P9"), " (the P rules are P1–P8)");
+        assert_eq!(rule_hint("G13"), " (the G rules are G1–G12)");
+        assert_eq!(rule_hint("Zebra9"), "");
     }
 }

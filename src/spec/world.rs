@@ -162,7 +162,9 @@ impl World {
             } else {
                 format!("$.{path}")
             };
-            WorldError::at(path, e.into_inner().to_string())
+            // serde_json adds "at line 1 column N" of a text the user never
+            // wrote (the merged world); the JSON path says where instead.
+            WorldError::at(path, crate::util::strip_positions(&e.into_inner().to_string()))
         })?;
         world.validate()?;
         Ok(world)

@@ -1,0 +1,353 @@
+//! `modspec fuzz`: generate seeded cases, run many at once against a
+//! target, collect the disagreements, shrink the first of each kind and
+//! write it as a scenario plus its raw exchange.
+//!
+//! Reproducible by construction: case `i` depends only on `(seed, i)`,
+//! findings are chosen by lowest case index after all cases ran, and
+//! shrinking is deterministic, so the same seed gives the same findings
+//! however the workers interleaved.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use arbitrary::Unstructured;
+use indicatif::{ProgressBar, ProgressStyle};
+use reqwest::Url;
+
+use super::case::{Case, default_world};
+use super::driver::Driver;
+use super::error::FuzzError;
+use super::exec::{CaseRun, Runner};
+use super::finding::{exchange_text, round_trip, scenario_yaml};
+use super::generator::{Profile, generate};
+use super::judge::Disagreement;
+use super::rng::case_bytes;
+use super::shrink::{SHRINK_BUDGET, shrink};
+use crate::runner::start_embedded;
+use crate::server::ServerConfig;
+use crate::spec::Mutant;
+
+/// Everything `modspec fuzz` takes.
+#[derive(Clone, Debug)]
+pub struct FuzzOptions {
+    /// `None`: the embedded reference server over loopback.
+    pub target: Option<Url>,
+    pub control: Option<Url>,
+    /// Run the reference server's handler in this process, no sockets
+    /// (the tests' mode; `target` must be `None`).
+    pub in_process: bool,
+    /// Embedded or in-process only: plant this bug.
+    pub mutant: Option<Mutant>,
+    /// Cases to run; with `time` too, whichever ends first.
+    pub runs: Option<u64>,
+    pub time: Option<Duration>,
+    pub seed: u64,
+    /// Where findings are written; `None` writes nothing.
+    pub out: Option<PathBuf>,
+    /// Cases run at once.
+    pub jobs: usize,
+    /// Findings shrunk and reported (the first of each kind, by case index).
+    pub max_findings: usize,
+    /// Stop at the first disagreeing case (by index).
+    pub stop_at_first: bool,
+    pub progress: bool,
+    pub timeout: Duration,
+}
+
+impl FuzzOptions {
+    /// 10,000 cases with `seed` against the embedded server, nothing written.
+    pub fn new(seed: u64) -> Self {
+        FuzzOptions {
+            target: None,
+            control: None,
+            in_process: false,
+            mutant: None,
+            runs: None,
+            time: None,
+            seed,
+            out: None,
+            jobs: 64,
+            max_findings: 5,
+            stop_at_first: false,
+            progress: false,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// One disagreement, shrunk and rendered.
+#[derive(Clone, Debug)]
+pub struct Finding {
+    /// File stem: `<rule>-<kind>-s<seed>-c<case>`.
+    pub name: String,
+    /// The case that first showed it.
+    pub index: u64,
+    pub case: Case,
+    pub disagreement: Disagreement,
+    /// The scenario YAML, ready to commit.
+    pub scenario: String,
+    pub exchange: String,
+    /// Files written (scenario, exchange), if any.
+    pub files: Vec<PathBuf>,
+}
+
+/// What a campaign did.
+#[derive(Clone, Debug, Default)]
+pub struct FuzzReport {
+    pub target: String,
+    pub cases: u64,
+    /// ECS API requests sent (control-protocol calls not counted).
+    pub requests: u64,
+    pub elapsed: Duration,
+    /// Cases whose answers disagreed with the contract.
+    pub disagreeing_cases: u64,
+    pub findings: Vec<Finding>,
+}
+
+impl FuzzReport {
+    pub fn requests_per_second(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Parses `90s`, `10m`, `1h` or plain seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, FuzzError> {
+    let bad = || FuzzError::Duration(s.to_string());
+    let (digits, unit) = s
+        .trim()
+        .split_at(s.trim().find(|c: char| !c.is_ascii_digit()).unwrap_or(s.trim().len()));
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n.checked_mul(60).ok_or_else(bad)?,
+        "h" => n.checked_mul(3600).ok_or_else(bad)?,
+        _ => return Err(bad()),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+type Message = (u64, Case, Result<CaseRun, FuzzError>);
+
+/// Runs a campaign.
+pub async fn fuzz(opts: &FuzzOptions) -> Result<FuzzReport, FuzzError> {
+    if opts.mutant.is_some() && opts.target.is_some() {
+        return Err(FuzzError::MutantWithTarget);
+    }
+    let defaults = default_world()?.clone();
+    let mut embedded = None;
+    let (driver, profile, target) = if opts.in_process {
+        (
+            Driver::in_process(opts.mutant),
+            Profile::FULL,
+            "in-process reference server".to_string(),
+        )
+    } else {
+        let url = match &opts.target {
+            Some(u) => u.clone(),
+            None => {
+                let config = ServerConfig {
+                    mutant: opts.mutant,
+                    ..ServerConfig::default()
+                };
+                let e = start_embedded(&config).await?;
+                let url = e.url.clone();
+                embedded = Some(e);
+                url
+            }
+        };
+        let (d, p) = Driver::connect(&url, opts.control.as_ref(), opts.timeout).await?;
+        (d, p, url.to_string())
+    };
+    let runner = Runner {
+        driver,
+        defaults,
+        auth: profile.auth,
+        check_state: true,
+    };
+    let runs = opts.runs.unwrap_or(if opts.time.is_some() { u64::MAX } else { 10_000 });
+    let started = Instant::now();
+    let (cases, requests, found, errors) = run_cases(&runner, profile, opts, runs, started).await;
+    let mut report = FuzzReport {
+        target,
+        cases,
+        requests,
+        ..FuzzReport::default()
+    };
+    if let Some(e) = errors {
+        return Err(e);
+    }
+    report.disagreeing_cases = found.values().map(|f| f.3).sum();
+    let mut firsts: Vec<(u64, Case, CaseRun)> = found.into_values().map(|(i, c, r, _)| (i, c, r)).collect();
+    firsts.sort_by_key(|f| f.0);
+    for (index, case, run) in firsts.into_iter().take(opts.max_findings) {
+        report.findings.push(finding(&runner, opts, index, case, run).await?);
+    }
+    report.elapsed = started.elapsed();
+    drop(embedded);
+    Ok(report)
+}
+
+/// The first case of each disagreement signature, with its count.
+type Found = BTreeMap<String, (u64, Case, CaseRun, u64)>;
+
+async fn run_cases(
+    runner: &Runner,
+    profile: Profile,
+    opts: &FuzzOptions,
+    runs: u64,
+    started: Instant,
+) -> (u64, u64, Found, Option<FuzzError>) {
+    let next = Arc::new(AtomicU64::new(0));
+    let limit = Arc::new(AtomicU64::new(runs));
+    let deadline = opts.time.map(|t| started + t);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Message>();
+    for _ in 0..opts.jobs.max(1) {
+        let (runner, next, limit, tx, seed) = (runner.clone(), next.clone(), limit.clone(), tx.clone(), opts.seed);
+        tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= limit.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
+                    break;
+                }
+                let bytes = case_bytes(seed, i);
+                let Ok(case) = generate(&mut Unstructured::new(&bytes), profile) else {
+                    continue;
+                };
+                let result = runner.run(&case).await;
+                if tx.send((i, case, result)).is_err() {
+                    break;
+                }
+                // The in-process driver never waits; let the collector run.
+                tokio::task::yield_now().await;
+            }
+        });
+    }
+    drop(tx);
+    let bar = progress_bar(opts.progress, opts.runs.filter(|_| opts.time.is_none()));
+    let (mut cases, mut requests, mut found, mut error_count) = (0u64, 0u64, Found::new(), 0u64);
+    let mut first_error = None;
+    while let Some((i, case, result)) = rx.recv().await {
+        cases += 1;
+        bar.inc(1);
+        let run = match result {
+            Ok(run) => run,
+            Err(e) => {
+                error_count += 1;
+                // A dead or broken target: stop rather than report noise.
+                if error_count >= 10 || e.to_string().contains(crate::client::DEAD_TARGET_MARK) {
+                    limit.store(0, Ordering::Relaxed);
+                    first_error.get_or_insert(e);
+                }
+                continue;
+            }
+        };
+        requests += run.sent.len() as u64;
+        if let Some(d) = &run.disagreement {
+            let key = format!("{:?}", d.signature());
+            let slot = found.entry(key).or_insert_with(|| (i, case.clone(), run.clone(), 0));
+            slot.3 += 1;
+            if i < slot.0 {
+                (slot.0, slot.1, slot.2) = (i, case, run);
+            }
+            if opts.stop_at_first {
+                limit.fetch_min(i + 1, Ordering::Relaxed);
+            }
+        }
+        if cases % 64 == 0 {
+            let rate = requests as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            bar.set_message(format!("{rate:.0} req/s, {} disagreement kinds", found.len()));
+        }
+    }
+    bar.finish_and_clear();
+    // Cases past the stopping point ran only because they were in flight;
+    // keeping them would make the findings depend on timing.
+    let limit = limit.load(Ordering::Relaxed);
+    found.retain(|_, f| f.0 < limit);
+    (cases, requests, found, first_error)
+}
+
+fn progress_bar(show: bool, len: Option<u64>) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let (bar, template) = match len {
+        Some(n) => (
+            ProgressBar::new(n),
+            "{elapsed_precise} {wide_bar} {pos}/{len} cases, {msg}",
+        ),
+        None => (
+            ProgressBar::new_spinner(),
+            "{spinner} {elapsed_precise} {pos} cases, {msg}",
+        ),
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// Shrinks one disagreement and renders (and writes) it.
+async fn finding(
+    runner: &Runner,
+    opts: &FuzzOptions,
+    index: u64,
+    case: Case,
+    run: CaseRun,
+) -> Result<Finding, FuzzError> {
+    let Some(first) = run.disagreement.clone() else {
+        return Err(FuzzError::Scenario("a finding without a disagreement".into()));
+    };
+    let steps_before = case.steps.len();
+    let (case, run) = shrink(runner, case, run, &first, SHRINK_BUDGET).await;
+    let disagreement = run.disagreement.clone().unwrap_or(first);
+    let kind = format!("{:?}", disagreement.kind).to_ascii_lowercase();
+    let name = format!("{}-{kind}-s{}-c{index}", disagreement.expected_rule, opts.seed);
+    let mutant = opts.mutant.map(|m| format!(" --mutant {m}")).unwrap_or_default();
+    let comment = vec![
+        format!(
+            "Found by `modspec fuzz --seed {}{mutant}` (case {index}, shrunk from {steps_before} to {} steps).",
+            opts.seed,
+            case.steps.len()
+        ),
+        format!("The target disagreed: {disagreement}."),
+        "Review it, name it and move it under cases/ to keep it; expectations are the oracle's.".into(),
+    ];
+    let description = format!("fuzz finding: {disagreement}");
+    let scenario = scenario_yaml(
+        &case,
+        &runner.defaults,
+        disagreement.expected_rule,
+        &description,
+        &comment,
+    )?;
+    round_trip(&scenario, &case, &runner.defaults)?;
+    let exchange = exchange_text(&run);
+    let mut files = Vec::new();
+    if let Some(dir) = &opts.out {
+        std::fs::create_dir_all(dir).map_err(|source| FuzzError::Write {
+            path: dir.clone(),
+            source,
+        })?;
+        for (ext, text) in [("yaml", &scenario), ("exchange.txt", &exchange)] {
+            let path = dir.join(format!("{name}.{ext}"));
+            std::fs::write(&path, text).map_err(|source| FuzzError::Write {
+                path: path.clone(),
+                source,
+            })?;
+            files.push(path);
+        }
+    }
+    Ok(Finding {
+        name,
+        index,
+        case,
+        disagreement,
+        scenario,
+        exchange,
+        files,
+    })
+}

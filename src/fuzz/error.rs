@@ -1,0 +1,47 @@
+//! The one error type of the fuzzer. A disagreement with the contract is
+//! never an error: it is a finding. These are the reasons a campaign could
+//! not be run properly (exit 2 in the CLI).
+
+use std::path::PathBuf;
+
+use crate::client::{ControlError, SendError};
+use crate::runner::TargetError;
+
+/// Why fuzzing (or replaying a finding) could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum FuzzError {
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    #[error("the target has no usable control protocol ({0}); the fuzzer needs it to create worlds")]
+    NoControl(String),
+    #[error(transparent)]
+    Control(#[from] ControlError),
+    #[error(transparent)]
+    Send(#[from] SendError),
+    #[error("the in-process server refused a world: {0}")]
+    Store(String),
+    #[error("the default world (cases/world.yaml) does not load: {0}")]
+    DefaultWorld(String),
+    #[error("a generated world is invalid: {0}")]
+    World(String),
+    #[error("--mutant plants a bug in the embedded server; it cannot be combined with --target")]
+    MutantWithTarget,
+    #[error("invalid duration `{0}`: use a number with s, m or h (`90s`, `10m`, `1h`)")]
+    Duration(String),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Scenario(String),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+}

@@ -1,0 +1,45 @@
+//! The fuzzer: generated cases full of edge cases, run against a target and
+//! compared with the contract; disagreements become scenarios.
+//!
+//! - `rng`, `dict`, `generator`, `variant`, `case`: seeded bytes → [`Case`]
+//!   (a world variant plus requests and clock moves), printable as a scenario.
+//! - `model`: the expected answers of a case (gateway rules for the
+//!   protocol damage, then `spec::decide` over the world and its clock).
+//! - `judge`, `driver`, `exec`: run a case on a target (HTTP, or the
+//!   reference server's handler in-process) and compare.
+//! - `shrink`, `finding`, `campaign`, `replay`: `modspec fuzz`.
+//! - [`targets`]: the property functions behind the libFuzzer targets in
+//!   `fuzz/`, which `cargo test` replays through the same conversion.
+
+mod campaign;
+mod case;
+mod dict;
+mod driver;
+mod error;
+mod exec;
+mod finding;
+mod generator;
+mod judge;
+mod model;
+mod replay;
+mod rng;
+mod shrink;
+pub mod targets;
+mod variant;
+
+#[cfg(test)]
+mod tests;
+
+pub use campaign::{Finding, FuzzOptions, FuzzReport, fuzz, parse_duration};
+pub use case::{Case, CaseRequest, CaseStep, default_world};
+pub use driver::{Driver, Session, now_or_never};
+pub use error::FuzzError;
+pub use exec::{CaseRun, Runner, Sent};
+pub use finding::{exchange_text, round_trip, scenario_yaml};
+pub use generator::{Profile, generate};
+pub use judge::{Disagreement, Kind};
+pub use model::{Expected, Model, expected, gateway};
+pub use replay::replay;
+pub use rng::{CASE_BYTES, SplitMix64, case_bytes};
+pub use shrink::{SHRINK_BUDGET, candidates, shrink};
+pub use variant::{InstanceField, WorldField, WorldVariant};

@@ -1,0 +1,237 @@
+//! Deliberately broken targets for the hostile-target tests: a raw
+//! HTTP/1.1 server on 127.0.0.1:0 that misbehaves on the ECS API (and, if
+//! asked, on the control protocol) while it forwards the other control
+//! calls to a real in-process reference server, so the runner gets past
+//! its capabilities check and world creation and meets the misbehaviour
+//! where a real broken mock would show it.
+//!
+//! Raw sockets rather than axum: closing a connection mid-body or dripping
+//! bytes needs control of every write.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use modspec::server::{Server, ServerConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// How the ECS API (or everything) misbehaves.
+#[derive(Clone, Copy, Debug)]
+pub enum Api {
+    /// Accepts the connection, reads the request, never answers.
+    Silent,
+    /// Promises 1,000 bytes, sends 20, closes the connection.
+    CloseMidResponse,
+    /// Promises 10,000 bytes and sends one a second.
+    Drip,
+    /// This many bytes with no `Content-Length`, to the end of the connection.
+    Huge(usize),
+    /// 502 with an HTML page, like a proxy in front of a dead service.
+    Html502,
+    /// 400 with a JSON error body that has no `Code`.
+    JsonWithoutCode,
+    /// 200 with this JSON body to every request.
+    Ok200(&'static str),
+}
+
+/// How the control protocol behaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    /// Forwarded to a real reference server.
+    Real,
+    /// Misbehaves like the API.
+    Hostile,
+    /// Real, except that world creation answers 500.
+    CreateWorld500,
+    /// Real, except that world creation answers 201 with truncated JSON
+    /// (which carries [`LEAKY_SECRET`]).
+    CreateWorldInvalidJson,
+}
+
+/// The secret inside the truncated world-creation answer: it must not
+/// reach any report.
+pub const LEAKY_SECRET: &str = "HOSTILEsecret7731";
+
+/// A hostile target; its tasks end with the test's runtime.
+pub struct Hostile {
+    /// `http://127.0.0.1:port/`
+    pub url: String,
+}
+
+/// Starts a hostile target.
+pub async fn start(api: Api, control: Control) -> Hostile {
+    let real = Server::bind("127.0.0.1:0".parse().unwrap(), &ServerConfig::default())
+        .await
+        .expect("bind the real server");
+    let real_url = format!("http://{}", real.local_addr().unwrap());
+    tokio::spawn(real.run(std::future::pending()));
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            let (http, real_url) = (http.clone(), real_url.clone());
+            tokio::spawn(async move { serve(s, api, control, &real_url, &http).await });
+        }
+    });
+    Hostile { url }
+}
+
+/// A request as far as the hostile server cares.
+struct Request {
+    method: String,
+    target: String,
+    content_type: Option<String>,
+    body: Vec<u8>,
+}
+
+async fn read_request(s: &mut TcpStream) -> Option<Request> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        let n = s.read(&mut chunk).await.ok()?;
+        if n == 0 || buf.len() > 1 << 20 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next()?.split(' ');
+    let (method, target) = (first.next()?.to_string(), first.next()?.to_string());
+    let mut length = 0;
+    let mut content_type = None;
+    for line in lines {
+        let (k, v) = line.split_once(':')?;
+        match k.trim().to_ascii_lowercase().as_str() {
+            "content-length" => length = v.trim().parse().ok()?,
+            "content-type" => content_type = Some(v.trim().to_string()),
+            _ => {}
+        }
+    }
+    let mut body = buf[head_end + 4..].to_vec();
+    while body.len() < length {
+        let n = s.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    Some(Request {
+        method,
+        target,
+        content_type,
+        body,
+    })
+}
+
+fn head(status: &str, content_type: &str, length: Option<usize>) -> String {
+    let length = length.map(|n| format!("content-length: {n}\r\n")).unwrap_or_default();
+    format!("HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\n{length}connection: close\r\n\r\n")
+}
+
+async fn answer(s: &mut TcpStream, status: &str, content_type: &str, body: &[u8]) {
+    let _ = s
+        .write_all(head(status, content_type, Some(body.len())).as_bytes())
+        .await;
+    let _ = s.write_all(body).await;
+    let _ = s.shutdown().await;
+}
+
+async fn serve(mut s: TcpStream, api: Api, control: Control, real: &str, http: &reqwest::Client) {
+    let Some(req) = read_request(&mut s).await else {
+        return;
+    };
+    if req.target.starts_with("/_conformance/") {
+        let creating = req.method == "POST" && req.target.ends_with("/worlds");
+        match control {
+            Control::Hostile => {}
+            Control::CreateWorld500 if creating => {
+                return answer(
+                    &mut s,
+                    "500 Internal Server Error",
+                    "application/json",
+                    br#"{"error":"boom"}"#,
+                )
+                .await;
+            }
+            Control::CreateWorldInvalidJson if creating => {
+                let body = format!(r#"{{"world_id":"w-1","access_key_id":"LTAIx","access_key_secret":"{LEAKY_SECRET}"#);
+                return answer(&mut s, "201 Created", "application/json", body.as_bytes()).await;
+            }
+            _ => return proxy(&mut s, req, real, http).await,
+        }
+    }
+    misbehave(&mut s, api).await;
+}
+
+async fn proxy(s: &mut TcpStream, req: Request, real: &str, http: &reqwest::Client) {
+    let method = reqwest::Method::from_bytes(req.method.as_bytes()).unwrap_or(reqwest::Method::GET);
+    let mut rb = http.request(method, format!("{real}{}", req.target)).body(req.body);
+    if let Some(ct) = req.content_type {
+        rb = rb.header("content-type", ct);
+    }
+    let Ok(resp) = rb.send().await else {
+        return;
+    };
+    let status = resp.status();
+    let ctype = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json")
+        .to_string();
+    let body = resp.bytes().await.unwrap_or_default();
+    answer(s, &status.to_string(), &ctype, &body).await;
+}
+
+async fn misbehave(s: &mut TcpStream, api: Api) {
+    match api {
+        Api::Silent => tokio::time::sleep(Duration::from_secs(3600)).await,
+        Api::CloseMidResponse => {
+            let _ = s
+                .write_all(head("200 OK", "application/json;charset=utf-8", Some(1000)).as_bytes())
+                .await;
+            let _ = s.write_all(br#"{"RequestId":"AB"#).await;
+            // Dropping the socket closes the connection 980 bytes short.
+        }
+        Api::Drip => {
+            let _ = s
+                .write_all(head("200 OK", "application/json;charset=utf-8", Some(10_000)).as_bytes())
+                .await;
+            for _ in 0..10_000 {
+                if s.write_all(b" ").await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+        Api::Huge(n) => {
+            let _ = s
+                .write_all(head("200 OK", "application/json;charset=utf-8", None).as_bytes())
+                .await;
+            let block = vec![b'x'; 64 * 1024];
+            let mut sent = 0;
+            while sent < n {
+                let k = block.len().min(n - sent);
+                if s.write_all(&block[..k]).await.is_err() {
+                    return;
+                }
+                sent += k;
+            }
+        }
+        Api::Html502 => {
+            let page = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>";
+            answer(s, "502 Bad Gateway", "text/html", page).await;
+        }
+        Api::JsonWithoutCode => {
+            let body = br#"{"RequestId":"R-1","HostId":"h","Message":"something went wrong"}"#;
+            answer(s, "400 Bad Request", "application/json;charset=utf-8", body).await;
+        }
+        Api::Ok200(body) => answer(s, "200 OK", "application/json;charset=utf-8", body.as_bytes()).await,
+    }
+}
