@@ -1,0 +1,103 @@
+//! `modspec fuzz`: the stable fuzzer mode and `--replay`.
+
+use clap::Args;
+use modspec::report::print_results;
+use modspec::spec::Mutant;
+use reqwest::Url;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use super::run::exit;
+use super::runtime;
+
+#[derive(Args)]
+pub(crate) struct FuzzArgs {
+    /// Base URL of the ECS API to fuzz; default: the embedded server over loopback.
+    #[arg(long)]
+    target: Option<Url>,
+    /// Control-protocol base URL; default: <target>/_conformance/v1.
+    #[arg(long)]
+    control: Option<Url>,
+    /// Embedded server only: plant this mutant (see `modspec serve --mutant list`).
+    #[arg(long)]
+    mutant: Option<String>,
+    /// Cases to run (default 10000, or unlimited with --time).
+    #[arg(long)]
+    runs: Option<u64>,
+    /// Run for this long (`90s`, `10m`, `1h`); with --runs, whichever ends first.
+    #[arg(long)]
+    time: Option<String>,
+    /// Seed of the generator: the same seed gives the same cases and findings.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Folder for the findings (scenario YAML and raw exchange per finding).
+    #[arg(long, default_value = "fuzz-findings")]
+    out: PathBuf,
+    /// Cases run at once.
+    #[arg(long, default_value_t = 64)]
+    jobs: usize,
+    /// Findings to shrink and write (the first case of each kind of disagreement).
+    #[arg(long, default_value_t = 5)]
+    max_findings: usize,
+    /// Per-request timeout in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    timeout: f64,
+    /// Re-send a finding (its scenario file) and show the target's answers.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["runs", "time"])]
+    replay: Option<PathBuf>,
+}
+
+pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
+    let mutant = args.mutant.as_deref().map(str::parse::<Mutant>).transpose()?;
+    if !(args.timeout > 0.0 && args.timeout.is_finite()) {
+        anyhow::bail!("--timeout must be a positive number of seconds");
+    }
+    let timeout = Duration::from_secs_f64(args.timeout);
+    let rt = runtime()?;
+    if let Some(file) = &args.replay {
+        let replay = modspec::fuzz::replay(file, args.target.as_ref(), args.control.as_ref(), mutant, timeout);
+        let results = rt.block_on(replay)?;
+        print_results(&mut std::io::stdout().lock(), &results, true)?;
+        for rec in results.iter().flat_map(|r| &r.recorded) {
+            println!("{}: {} {}\n{}", rec.step, rec.status, rec.content_type, rec.body);
+        }
+        return Ok(exit(
+            modspec::report::Summary::of(&results, Duration::ZERO).exit_status(),
+        ));
+    }
+    let mut opts = modspec::fuzz::FuzzOptions::new(args.seed);
+    opts.target = args.target;
+    opts.control = args.control;
+    opts.mutant = mutant;
+    opts.runs = args.runs;
+    opts.time = args.time.as_deref().map(modspec::fuzz::parse_duration).transpose()?;
+    opts.out = Some(args.out);
+    opts.jobs = args.jobs;
+    opts.max_findings = args.max_findings;
+    opts.progress = true;
+    opts.timeout = timeout;
+    let report = rt.block_on(modspec::fuzz::fuzz(&opts))?;
+    println!(
+        "fuzz: target={} seed={} cases={} requests={} elapsed={:.2}s rate={:.0} req/s disagreeing_cases={} findings={}",
+        report.target,
+        opts.seed,
+        report.cases,
+        report.requests,
+        report.elapsed.as_secs_f64(),
+        report.requests_per_second(),
+        report.disagreeing_cases,
+        report.findings.len()
+    );
+    for f in &report.findings {
+        println!("finding {} (case {}): {}", f.name, f.index, f.disagreement);
+        for path in &f.files {
+            println!("  wrote {}", path.display());
+        }
+    }
+    Ok(if report.findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

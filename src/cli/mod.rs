@@ -1,0 +1,24 @@
+//! The subcommands of the binary: argument structs and thin handlers that
+//! call the library and print.
+
+use anyhow::Context;
+
+mod bench;
+mod fuzz;
+mod run;
+mod serve;
+mod suite;
+
+pub(crate) use bench::*;
+pub(crate) use fuzz::*;
+pub(crate) use run::*;
+pub(crate) use serve::*;
+pub(crate) use suite::*;
+
+/// The async runtime every subcommand that does I/O runs on.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
