@@ -79,7 +79,7 @@ pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     opts.timeout = timeout;
     let report = rt.block_on(modspec::fuzz::fuzz(&opts))?;
     println!(
-        "fuzz: target={} seed={} cases={} requests={} elapsed={:.2}s rate={:.0} req/s disagreeing_cases={} findings={}",
+        "fuzz: target={} seed={} cases={} requests={} elapsed={:.2}s rate={:.0} req/s disagreeing_cases={} errors={} findings={}",
         report.target,
         opts.seed,
         report.cases,
@@ -87,6 +87,7 @@ pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
         report.elapsed.as_secs_f64(),
         report.requests_per_second(),
         report.disagreeing_cases,
+        report.errors,
         report.findings.len()
     );
     for f in &report.findings {
@@ -95,7 +96,13 @@ pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
             println!("  wrote {}", path.display());
         }
     }
-    Ok(if report.findings.is_empty() {
+    if let Some(e) = &report.first_error {
+        println!("{} case(s) could not be run; the first: {e}", report.errors);
+    }
+    // As for `run`: harness trouble outranks findings (2), then findings (1).
+    Ok(if report.errors > 0 {
+        ExitCode::from(2)
+    } else if report.findings.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

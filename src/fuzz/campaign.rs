@@ -104,6 +104,11 @@ pub struct FuzzReport {
     pub elapsed: Duration,
     /// Cases whose answers disagreed with the contract.
     pub disagreeing_cases: u64,
+    /// Cases that could not be run (transport or harness trouble), and the
+    /// first such error. A few are tolerated; many, or a dead target, end
+    /// the campaign with an error instead.
+    pub errors: u64,
+    pub first_error: Option<String>,
     pub findings: Vec<Finding>,
 }
 
@@ -169,18 +174,22 @@ pub async fn fuzz(opts: &FuzzOptions) -> Result<FuzzReport, FuzzError> {
     };
     let runs = opts.runs.unwrap_or(if opts.time.is_some() { u64::MAX } else { 10_000 });
     let started = Instant::now();
-    let (cases, requests, found, errors) = run_cases(&runner, profile, opts, runs, started).await;
+    let mut tally = run_cases(&runner, profile, opts, runs, started).await;
+    if tally.fatal {
+        if let Some(e) = tally.first_error.take() {
+            return Err(e);
+        }
+    }
     let mut report = FuzzReport {
         target,
-        cases,
-        requests,
+        cases: tally.cases,
+        requests: tally.requests,
+        disagreeing_cases: tally.found.values().map(|f| f.3).sum(),
+        errors: tally.errors,
+        first_error: tally.first_error.map(|e| e.to_string()),
         ..FuzzReport::default()
     };
-    if let Some(e) = errors {
-        return Err(e);
-    }
-    report.disagreeing_cases = found.values().map(|f| f.3).sum();
-    let mut firsts: Vec<(u64, Case, CaseRun)> = found.into_values().map(|(i, c, r, _)| (i, c, r)).collect();
+    let mut firsts: Vec<(u64, Case, CaseRun)> = tally.found.into_values().map(|(i, c, r, _)| (i, c, r)).collect();
     firsts.sort_by_key(|f| f.0);
     for (index, case, run) in firsts.into_iter().take(opts.max_findings) {
         report.findings.push(finding(&runner, opts, index, case, run).await?);
@@ -193,13 +202,22 @@ pub async fn fuzz(opts: &FuzzOptions) -> Result<FuzzReport, FuzzError> {
 /// The first case of each disagreement signature, with its count.
 type Found = BTreeMap<String, (u64, Case, CaseRun, u64)>;
 
-async fn run_cases(
-    runner: &Runner,
-    profile: Profile,
-    opts: &FuzzOptions,
-    runs: u64,
-    started: Instant,
-) -> (u64, u64, Found, Option<FuzzError>) {
+/// What the workers produced.
+struct Tally {
+    cases: u64,
+    requests: u64,
+    found: Found,
+    errors: u64,
+    first_error: Option<FuzzError>,
+    /// The target died or kept failing: the campaign is void.
+    fatal: bool,
+}
+
+/// This many failed cases end a campaign: the target is not answering
+/// properly and more cases would only add noise.
+const MAX_ERRORS: u64 = 10;
+
+async fn run_cases(runner: &Runner, profile: Profile, opts: &FuzzOptions, runs: u64, started: Instant) -> Tally {
     let next = Arc::new(AtomicU64::new(0));
     let limit = Arc::new(AtomicU64::new(runs));
     let deadline = opts.time.map(|t| started + t);
@@ -227,24 +245,31 @@ async fn run_cases(
     }
     drop(tx);
     let bar = progress_bar(opts.progress, opts.runs.filter(|_| opts.time.is_none()));
-    let (mut cases, mut requests, mut found, mut error_count) = (0u64, 0u64, Found::new(), 0u64);
-    let mut first_error = None;
+    let mut t = Tally {
+        cases: 0,
+        requests: 0,
+        found: Found::new(),
+        errors: 0,
+        first_error: None,
+        fatal: false,
+    };
     while let Some((i, case, result)) = rx.recv().await {
-        cases += 1;
+        t.cases += 1;
         bar.inc(1);
         let run = match result {
             Ok(run) => run,
             Err(e) => {
-                error_count += 1;
-                // A dead or broken target: stop rather than report noise.
-                if error_count >= 10 || e.to_string().contains(crate::client::DEAD_TARGET_MARK) {
+                t.errors += 1;
+                if t.errors >= MAX_ERRORS || e.to_string().contains(crate::client::DEAD_TARGET_MARK) {
+                    t.fatal = true;
                     limit.store(0, Ordering::Relaxed);
-                    first_error.get_or_insert(e);
                 }
+                t.first_error.get_or_insert(e);
                 continue;
             }
         };
-        requests += run.sent.len() as u64;
+        t.requests += run.sent.len() as u64;
+        let found = &mut t.found;
         if let Some(d) = &run.disagreement {
             let key = format!("{:?}", d.signature());
             let slot = found.entry(key).or_insert_with(|| (i, case.clone(), run.clone(), 0));
@@ -256,17 +281,17 @@ async fn run_cases(
                 limit.fetch_min(i + 1, Ordering::Relaxed);
             }
         }
-        if cases % 64 == 0 {
-            let rate = requests as f64 / started.elapsed().as_secs_f64().max(1e-9);
-            bar.set_message(format!("{rate:.0} req/s, {} disagreement kinds", found.len()));
+        if t.cases % 64 == 0 {
+            let rate = t.requests as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            bar.set_message(format!("{rate:.0} req/s, {} disagreement kinds", t.found.len()));
         }
     }
     bar.finish_and_clear();
     // Cases past the stopping point ran only because they were in flight;
     // keeping them would make the findings depend on timing.
     let limit = limit.load(Ordering::Relaxed);
-    found.retain(|_, f| f.0 < limit);
-    (cases, requests, found, first_error)
+    t.found.retain(|_, f| f.0 < limit);
+    t
 }
 
 fn progress_bar(show: bool, len: Option<u64>) -> ProgressBar {

@@ -9,7 +9,7 @@ use arbitrary::{Arbitrary, Result, Unstructured};
 
 use super::case::{Case, CaseRequest, CaseStep, InstanceField, WorldField, WorldVariant};
 use super::dict::*;
-use crate::client::{Damage, SignatureStyle};
+use crate::client::SignatureStyle;
 use crate::spec::{ChargeType, NetworkType, PricePlan, Status, names};
 use crate::wire::Format;
 
@@ -80,13 +80,13 @@ pub fn generate(u: &mut Unstructured, profile: Profile) -> Result<Case> {
     Ok(Case { world, steps })
 }
 
-struct Gen<'u, 'a> {
-    u: &'u mut Unstructured<'a>,
-    p: Profile,
+pub(super) struct Gen<'u, 'a> {
+    pub(super) u: &'u mut Unstructured<'a>,
+    pub(super) p: Profile,
 }
 
 impl Gen<'_, '_> {
-    fn pick(&mut self, list: &[&str]) -> Result<String> {
+    pub(super) fn pick(&mut self, list: &[&str]) -> Result<String> {
         Ok(self.u.choose(list)?.to_string())
     }
 
@@ -167,7 +167,7 @@ impl Gen<'_, '_> {
 
     /// An instance of the default world; i-stopped, the one every kind
     /// of change can reach, most often.
-    fn instance(&mut self) -> Result<String> {
+    pub(super) fn instance(&mut self) -> Result<String> {
         Ok(match self.u.int_in_range(0u8..=9)? {
             0..=4 => INSTANCE_IDS[0],
             5..=7 => INSTANCE_IDS[1],
@@ -178,7 +178,7 @@ impl Gen<'_, '_> {
 
     /// A bandwidth value: valid for its parameter most of the time, else a
     /// boundary, a spelling parsers disagree on or any integer.
-    fn bandwidth(&mut self, valid: &[&str]) -> Result<String> {
+    pub(super) fn bandwidth(&mut self, valid: &[&str]) -> Result<String> {
         Ok(match self.u.int_in_range(0u8..=19)? {
             0..=10 => self.pick(valid)?,
             11..=16 => self.pick(BANDWIDTHS)?,
@@ -202,7 +202,7 @@ impl Gen<'_, '_> {
     }
 
     /// One fresh request.
-    fn request(&mut self) -> Result<CaseRequest> {
+    pub(super) fn request(&mut self) -> Result<CaseRequest> {
         let mut r = CaseRequest {
             style: if self.u.arbitrary()? {
                 SignatureStyle::V1
@@ -290,148 +290,26 @@ impl Gen<'_, '_> {
         }
         Ok(r)
     }
-
-    /// Repeated, reordered and ignored parameters.
-    fn noise(&mut self, r: &mut CaseRequest) -> Result<()> {
-        if self.u.ratio(1, 8)? {
-            let name = self.pick(OTHER_NAMES)?;
-            let value = self.pick(&[BANDWIDTHS, TYPES, INSTANCE_IDS].concat())?;
-            let at = self.u.int_in_range(0..=r.params.len())?;
-            r.params.insert(at, (name, value));
-        }
-        if !r.params.is_empty() && self.u.ratio(1, 8)? {
-            let i = self.u.choose_index(r.params.len())?;
-            let name = r.params[i].0.clone();
-            let value = match name.as_str() {
-                names::INSTANCE_TYPE => self.pick(TYPES)?,
-                names::INSTANCE_ID => self.pick(INSTANCE_IDS)?,
-                _ => self.bandwidth(VALID_OUT)?,
-            };
-            let at = self.u.int_in_range(0..=r.params.len())?;
-            r.params.insert(at, (name, value));
-        }
-        if r.params.len() > 1 && self.u.ratio(1, 8)? {
-            r.params.reverse();
-        }
-        Ok(())
-    }
-
-    /// The previous request varied: the same meaning spelled otherwise
-    /// (`7` as `07`, `true` as `TRUE`), the same nonce now correctly
-    /// signed, or one parameter value changed (same token).
-    fn vary(&mut self, prev: &CaseRequest) -> Result<CaseRequest> {
-        let mut r = prev.clone();
-        if r.damage.wrong_secret && r.damage.nonce.is_some() && self.u.arbitrary()? {
-            r.damage.wrong_secret = false;
-            return Ok(r);
-        }
-        if self.u.ratio(1, 3)? {
-            for (k, v) in &mut r.params {
-                if k != names::CLIENT_TOKEN {
-                    *v = respell(v);
-                }
-            }
-            return Ok(r);
-        }
-        if r.params.is_empty() {
-            return self.request();
-        }
-        let i = self.u.choose_index(r.params.len())?;
-        r.params[i].1 = match r.params[i].0.as_str() {
-            names::INSTANCE_TYPE => self.pick(TYPES)?,
-            names::INSTANCE_ID => self.pick(INSTANCE_IDS)?,
-            names::CLIENT_TOKEN => self.pick(SHARED_TOKENS)?,
-            names::DRY_RUN | names::ASYNC | names::ALLOW_MIGRATE => self.pick(BOOLEANS)?,
-            _ => self.bandwidth(VALID_IN)?,
-        };
-        Ok(r)
-    }
-
-    /// One kind of protocol damage whose rule `model::gateway` can state.
-    fn damage(&mut self, r: &CaseRequest) -> Result<Damage> {
-        let v1 = r.style == SignatureStyle::V1;
-        let mut d = Damage::default();
-        let has_space = r.params.iter().any(|(_, v)| v.contains(' '));
-        // '+' for a space is only a test when some value has a space.
-        if v1 && has_space && self.u.ratio(1, 2)? {
-            d.plus_for_space = true;
-            return Ok(d);
-        }
-        // V3 header values lose surrounding whitespace in HTTP parsing,
-        // so only V1 gets the padded spellings.
-        let tidy = |s: &&str| v1 || s.trim() == *s;
-        let pick_tidy = |g: &mut Self, list: &[&str]| -> Result<String> {
-            let ok: Vec<&str> = list.iter().copied().filter(tidy).collect();
-            g.pick(&ok)
-        };
-        match self.u.int_in_range(0u8..=12)? {
-            0 => {
-                let names: &[&str] = if v1 {
-                    &[
-                        "SignatureNonce",
-                        "Timestamp",
-                        "SignatureVersion",
-                        "AccessKeyId",
-                        "Signature",
-                    ]
-                } else {
-                    &[
-                        "SignatureNonce",
-                        "Timestamp",
-                        "x-acs-content-sha256",
-                        "Version",
-                        "Signature",
-                    ]
-                };
-                d.omit.push(self.pick(names)?);
-            }
-            1 if !v1 => d
-                .unsigned_headers
-                .push(self.pick(&["host", "x-acs-date", "x-acs-action"])?),
-            1 | 2 => {
-                d.set.insert("Action".into(), pick_tidy(self, BAD_ACTIONS)?);
-            }
-            3 => {
-                d.set.insert("Version".into(), pick_tidy(self, BAD_VERSIONS)?);
-            }
-            4 => d.unknown_key = true,
-            5 => {
-                d.set.insert("Timestamp".into(), pick_tidy(self, BAD_TIMESTAMPS)?);
-            }
-            6 => d.timestamp_offset = Some(*self.u.choose(TIMESTAMP_OFFSETS)?),
-            7 if v1 => {
-                d.set.insert("SignatureMethod".into(), self.pick(BAD_V1_METHODS)?);
-            }
-            7 => d.algorithm = Some(self.pick(BAD_V3_ALGORITHMS)?),
-            8 => d.wrong_secret = true,
-            9 => {
-                d.after_signing.insert(names::INSTANCE_ID.into(), "i-tampered".into());
-            }
-            10 if !v1 && r.method == "POST" => {
-                d.body = Some("x=1".into());
-                if self.u.arbitrary()? {
-                    d.content_sha256 = Some("0".repeat(64));
-                }
-            }
-            10 if v1 => d.plus_for_space = true,
-            _ => {
-                d.nonce = Some(self.pick(NONCES)?);
-                // A forged request must not burn its nonce (G10 after G9).
-                d.wrong_secret = self.u.ratio(1, 3)?;
-            }
-        }
-        Ok(d)
-    }
 }
 
-/// The same value spelled otherwise: integers with a leading zero,
-/// booleans in upper case. A conforming fingerprint does not see it.
-fn respell(v: &str) -> String {
-    if crate::spec::parse_int(v).is_some_and(|n| n >= 0) {
-        format!("0{v}")
-    } else if crate::spec::parse_bool(v).is_some() {
-        v.to_ascii_uppercase()
-    } else {
-        v.to_string()
-    }
+/// Whether `case` needs no more than `profile` offers: how inputs made for
+/// the full profile (libFuzzer's) are kept away from a target that does not
+/// claim, say, XML answers or signature checks.
+pub fn fits(case: &Case, profile: Profile) -> bool {
+    let world_ok = profile.faults || !case.world.0.iter().any(|f| matches!(f, WorldField::Faults(_)));
+    let steps_ok = case.steps.iter().all(|s| match s {
+        CaseStep::Advance(_) => profile.clock,
+        CaseStep::Request(r) => {
+            let extended = [
+                names::DRY_RUN,
+                names::ASYNC,
+                names::ALLOW_MIGRATE,
+                names::SYSTEM_DISK_CATEGORY,
+            ];
+            (profile.auth || r.damage == crate::client::Damage::default())
+                && (profile.xml || super::model::expected_format(r) == Format::Json)
+                && (profile.extended || !r.params.iter().any(|(k, _)| extended.contains(&k.as_str())))
+        }
+    });
+    world_ok && steps_ok
 }

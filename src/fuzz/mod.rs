@@ -1,7 +1,7 @@
 //! The fuzzer: generated cases full of edge cases, run against a target and
 //! compared with the contract; disagreements become scenarios.
 //!
-//! - `rng`, `dict`, `generator`, `variant`, `case`: seeded bytes → [`Case`]
+//! - `rng`, `dict`, `generator`, `mutate`, `variant`, `case`: seeded bytes → [`Case`]
 //!   (a world variant plus requests and clock moves), printable as a scenario.
 //! - `model`: the expected answers of a case (gateway rules for the
 //!   protocol damage, then `spec::decide` over the world and its clock).
@@ -21,6 +21,7 @@ mod finding;
 mod generator;
 mod judge;
 mod model;
+mod mutate;
 mod replay;
 mod rng;
 mod shrink;
@@ -36,7 +37,7 @@ pub use driver::{Driver, Session, now_or_never};
 pub use error::FuzzError;
 pub use exec::{CaseRun, Runner, Sent};
 pub use finding::{exchange_text, round_trip, scenario_yaml};
-pub use generator::{Profile, generate};
+pub use generator::{Profile, fits, generate};
 pub use judge::{Disagreement, Kind};
 pub use model::{Expected, Model, expected, gateway};
 pub use replay::replay;

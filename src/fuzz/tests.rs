@@ -162,3 +162,25 @@ fn the_reference_server_agrees_in_process() {
         assert!(run.disagreement.is_none(), "case {i}: {:?}\n{c:#?}", run.disagreement);
     }
 }
+
+#[test]
+fn cases_stay_within_the_target_profile() {
+    let core = Profile {
+        auth: false,
+        xml: false,
+        clock: false,
+        extended: false,
+        faults: false,
+    };
+    let mut outside = 0;
+    for i in 0..500 {
+        let bytes = case_bytes(16, i);
+        let c = generate(&mut Unstructured::new(&bytes), core).unwrap_or_default();
+        assert!(fits(&c, core), "case {i} needs more than core: {c:#?}");
+        outside += usize::from(!fits(&case(16, i), core));
+    }
+    assert!(
+        outside > 250,
+        "full-profile cases should mostly need more than core ({outside})"
+    );
+}

@@ -8,12 +8,15 @@ use std::time::Duration;
 use super::super::case::{Case, default_world};
 use super::super::driver::Driver;
 use super::super::exec::Runner;
+use super::super::generator::{Profile, fits};
 use crate::runner::{Embedded, start_embedded};
 use crate::server::ServerConfig;
 
 struct Live {
     rt: tokio::runtime::Runtime,
     runner: Runner,
+    /// What the target claims; other inputs are skipped.
+    profile: Profile,
     _embedded: Option<Embedded>,
 }
 
@@ -46,6 +49,7 @@ fn live() -> Result<&'static Live, String> {
         Ok(Live {
             rt,
             runner,
+            profile,
             _embedded: embedded,
         })
     })
@@ -54,7 +58,8 @@ fn live() -> Result<&'static Live, String> {
 }
 
 /// Runs `case` against the live target: every answer's (status, code),
-/// format and shape, and the final states, must be the oracle's.
+/// format and shape, and the final states, must be the oracle's. Cases
+/// needing a capability the target does not claim are skipped.
 ///
 /// Panics on a disagreement (a finding) and when the target cannot be
 /// reached at all, since every input would then be lost.
@@ -63,6 +68,9 @@ pub fn differential(case: &Case) {
         Ok(l) => l,
         Err(e) => panic!("differential target unavailable: {e}"),
     };
+    if !fits(case, live.profile) {
+        return;
+    }
     match live.rt.block_on(live.runner.run(case)) {
         Ok(run) => {
             if let Some(d) = run.disagreement {
