@@ -137,29 +137,6 @@ fn planted_bugs_are_found_and_their_scenarios_fail_only_against_the_bug() {
     eprintln!("{}", table.join("\n"));
 }
 
-/// Which built-in mutants a 20,000-case campaign finds, and at which case:
-/// `cargo test --release --test fuzz_campaign -- --ignored --nocapture`.
-/// A survey for README/BENCHMARKS, not a gate (some mutants need inputs
-/// the generator does not make, such as a PUT request or a world quota of
-/// exactly the right size).
-#[test]
-#[ignore = "a survey of every mutant (about a minute in release)"]
-fn survey_every_mutant() {
-    let rt = runtime();
-    let mut lines = Vec::new();
-    for m in modspec::spec::MUTANTS {
-        let mut o = campaign(1, 20_000, Some(m.name));
-        o.stop_at_first = true;
-        o.max_findings = 1;
-        let report = go(&rt, &o);
-        lines.push(match report.findings.first() {
-            Some(f) => format!("| {} | {} | {} |", m.name, f.index + 1, f.disagreement),
-            None => format!("| {} | not found | |", m.name),
-        });
-    }
-    eprintln!("{}", lines.join("\n"));
-}
-
 /// Generated cases printed as scenarios pass against the reference server
 /// under the runner, which checks more than the fuzzer does (the state of
 /// every instance after every step, HostId, Message): the printed

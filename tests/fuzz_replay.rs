@@ -4,14 +4,14 @@
 //! functions, so every libFuzzer target is exercised by plain `cargo test`
 //! and a crash file committed to `regressions/` stays fixed.
 //!
-//! `cargo test --test fuzz_replay -- --ignored write_seeds` regenerates
-//! the seeds from the fixed generator stream.
+//! `cargo run --example fuzz_write_seeds` regenerates the seeds from the
+//! fixed generator stream.
 
 use std::path::{Path, PathBuf};
 
 use arbitrary::{Arbitrary, Unstructured};
+use modspec::fuzz::Case;
 use modspec::fuzz::targets::{self, OracleInput, ServerInput, WireInput};
-use modspec::fuzz::{Case, SplitMix64, case_bytes};
 
 fn folder(kind: &str, target: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -75,28 +75,4 @@ fn wire_inputs_hold() {
 #[test]
 fn differential_inputs_hold() {
     assert!(replay::<Case>("differential", targets::differential) >= 8);
-}
-
-#[test]
-#[ignore = "regenerates fuzz/seeds/; run by hand after changing the generators"]
-fn write_seeds() {
-    for (n, target) in ["oracle", "server", "wire", "differential"].into_iter().enumerate() {
-        let dir = folder("seeds", target);
-        std::fs::create_dir_all(&dir).expect("mkdir");
-        for i in 0..24u64 {
-            let bytes = match target {
-                // The oracle's input is compact; short seeds keep it fast.
-                "oracle" => case_bytes(n as u64, i)[..(16 + 4 * i as usize)].to_vec(),
-                "wire" => {
-                    let mut b = vec![0u8; 512];
-                    SplitMix64::new(1000 + i).fill(&mut b);
-                    b
-                }
-                // Small inputs too: libFuzzer grows from them.
-                _ if i % 3 == 0 => case_bytes(n as u64, i)[..256].to_vec(),
-                _ => case_bytes(n as u64, i),
-            };
-            std::fs::write(dir.join(format!("seed-{i:02}")), bytes).expect("write");
-        }
-    }
 }
