@@ -63,16 +63,7 @@ impl BenchReport {
 pub async fn suite_rate(base: &Url, cases: &std::path::Path, rounds: usize) -> anyhow::Result<SuiteRate> {
     let lib = crate::scenario::load_library(cases);
     anyhow::ensure!(lib.errors.is_empty(), "the case library has errors: {}", lib.errors[0]);
-    let c = crate::runner::Connect {
-        target: base.clone(),
-        control: None,
-        timeout: Duration::from_secs(10),
-        signature: crate::scenario::Signature::V3,
-        strict: false,
-        env_credentials: None,
-        allow_changes: false,
-        resolve: Vec::new(),
-    };
+    let c = crate::runner::Connect::new(base.clone(), Duration::from_secs(10));
     let (ctx, _) = crate::runner::connect(&c).await?;
     let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
     let started = Instant::now();

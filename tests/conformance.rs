@@ -49,14 +49,9 @@ fn harness() -> Result<Harness, String> {
         _ => Signature::V3,
     };
     let c = Connect {
-        target: url,
-        control: None,
-        timeout: Duration::from_secs(10),
         signature,
         strict: std::env::var_os("MODSPEC_STRICT").is_some(),
-        env_credentials: None,
-        allow_changes: false,
-        resolve: Vec::new(),
+        ..Connect::new(url, Duration::from_secs(10))
     };
     let (ctx, _) = rt.block_on(connect(&c)).map_err(|e| e.to_string())?;
     Ok(Harness {

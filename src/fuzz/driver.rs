@@ -16,7 +16,7 @@ use super::error::FuzzError;
 use super::generator::Profile;
 use crate::client::{ControlClient, EcsClient, EcsRequest, Exchange, Prepared, Secret, prepare};
 use crate::runner::{Connect, connect};
-use crate::scenario::{Capability, Signature};
+use crate::scenario::Capability;
 use crate::server::{RawRequest, Service, Store};
 use crate::spec::{Mutant, World};
 
@@ -68,14 +68,8 @@ impl Driver {
         timeout: Duration,
     ) -> Result<(Driver, Profile), FuzzError> {
         let c = Connect {
-            target: target.clone(),
             control: control.cloned(),
-            timeout,
-            signature: Signature::V3,
-            strict: false,
-            env_credentials: None,
-            allow_changes: false,
-            resolve: Vec::new(),
+            ..Connect::new(target.clone(), timeout)
         };
         let (ctx, info) = connect(&c).await?;
         let Some(control) = ctx.control else {

@@ -10,7 +10,7 @@ use reqwest::Url;
 use super::case::default_world;
 use super::error::FuzzError;
 use crate::runner::{Connect, TrialResult, connect, run_trial, start_embedded};
-use crate::scenario::{Signature, load_text};
+use crate::scenario::load_text;
 use crate::server::ServerConfig;
 use crate::spec::Mutant;
 
@@ -52,14 +52,8 @@ pub async fn replay(
         (None, None) => return Err(FuzzError::NoControl("no target".into())),
     };
     let c = Connect {
-        target: url,
         control: control.cloned(),
-        timeout,
-        signature: Signature::V3,
-        strict: false,
-        env_credentials: None,
-        allow_changes: false,
-        resolve: Vec::new(),
+        ..Connect::new(url, timeout)
     };
     let (ctx, info) = connect(&c).await?;
     if ctx.control.is_none() {

@@ -63,6 +63,24 @@ pub struct Connect {
     pub resolve: Vec<(String, SocketAddr)>,
 }
 
+impl Connect {
+    /// The defaults: control at `<target>/_conformance/v1`, V3 signatures,
+    /// default (non-strict) matching, no credentials, no real-cloud changes.
+    /// Callers set what differs, so adding a field touches one place.
+    pub fn new(target: Url, timeout: Duration) -> Self {
+        Connect {
+            target,
+            control: None,
+            timeout,
+            signature: Signature::V3,
+            strict: false,
+            env_credentials: None,
+            allow_changes: false,
+            resolve: Vec::new(),
+        }
+    }
+}
+
 /// True if the URL names this machine: a loopback IP or `localhost`.
 ///
 /// Decided from the name as written, never by resolving it: a name that
