@@ -1,11 +1,10 @@
-//! Checks `wire`'s signing against every vector of the shared
-//! `spec/vectors.json`, then round-trips signing through verification,
+//! Checks `wire`'s signing against every vector of the contract's
+//! `docs/spec/vectors.json`, then round-trips signing through verification,
 //! tampered requests included.
 //!
-//! The file is found at `$MODSPEC_SPEC_DIR/vectors.json` when that variable
-//! is set, otherwise at `<crate>/../shared/spec/vectors.json`. A missing
-//! file fails the test: a signature test that silently checks nothing is
-//! worse than none.
+//! The file is the repository's own copy, `<crate>/docs/spec/vectors.json`.
+//! A missing file fails the test: a signature test that silently checks
+//! nothing is worse than none.
 
 use std::path::PathBuf;
 
@@ -32,20 +31,13 @@ const V1_COMMON: [&str; 8] = [
 ];
 
 fn vectors_path() -> PathBuf {
-    match std::env::var_os("MODSPEC_SPEC_DIR") {
-        Some(dir) => PathBuf::from(dir).join("vectors.json"),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/spec/vectors.json"),
-    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/spec/vectors.json")
 }
 
 fn load_vectors() -> Map<String, Value> {
     let path = vectors_path();
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read the signature vectors at {}: {e} (set MODSPEC_SPEC_DIR to the folder holding vectors.json)",
-            path.display()
-        )
-    });
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read the signature vectors at {}: {e}", path.display()));
     match serde_json::from_str(&text) {
         Ok(Value::Object(map)) => map,
         other => panic!("{} is not a JSON object: {other:?}", path.display()),
