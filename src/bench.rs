@@ -22,7 +22,7 @@ pub struct BenchOptions {
     /// Also run the case library this many times against the same server
     /// and compare the runner's request rate with the load generator's.
     pub suite_rounds: usize,
-    pub cases: std::path::PathBuf,
+    pub cases: crate::scenario::Cases,
 }
 
 /// The runner's figures from the same run.
@@ -60,8 +60,8 @@ impl BenchReport {
 }
 
 /// Runs the case library `rounds` times against `base` with the normal runner.
-pub async fn suite_rate(base: &Url, cases: &std::path::Path, rounds: usize) -> anyhow::Result<SuiteRate> {
-    let lib = crate::scenario::load_library(cases);
+pub async fn suite_rate(base: &Url, cases: &crate::scenario::Cases, rounds: usize) -> anyhow::Result<SuiteRate> {
+    let lib = cases.load();
     anyhow::ensure!(lib.errors.is_empty(), "the case library has errors: {}", lib.errors[0]);
     let c = crate::runner::Connect::new(base.clone(), Duration::from_secs(10));
     let (ctx, _) = crate::runner::connect(&c).await?;

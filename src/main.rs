@@ -31,6 +31,16 @@ enum Command {
     Coverage(CasesArg),
     /// Print the JSON Schema of the scenario format.
     Schema,
+    /// Print the rules table: id, status, code, one-line summary and the
+    /// section of docs/spec/behaviour.md; `modspec rules T1` shows one rule
+    /// with its message and accepted aliases.
+    Rules(RulesArgs),
+    /// The built-in case library: `modspec cases export DIR` writes it out
+    /// to copy and extend.
+    Cases {
+        #[command(subcommand)]
+        command: CasesCommand,
+    },
     /// Serve the reference implementation (ECS API on `/`, control protocol
     /// under `/_conformance/v1`). Prints the bound address as its first line.
     Serve(ServeArgs),
@@ -58,13 +68,15 @@ fn main() -> ExitCode {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Rules(args) => rules(args),
+        Command::Cases { command } => cases(command),
         Command::Bench(args) => bench(args),
         Command::Fuzz(args) => fuzz(*args),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", modspec::util::terminal_safe(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }

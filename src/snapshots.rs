@@ -1,14 +1,11 @@
 //! Snapshot text of a trial's responses, shared by the insta snapshots of
 //! `cargo test` and by `modspec run --snapshots DIR` for other targets.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::runner::TrialResult;
+use crate::runner::{Outcome, TrialResult};
 
-/// The file name of a trial's snapshot (ids contain `/` and `::`).
-pub fn snapshot_name(id: &str) -> String {
-    id.replace("::", "--").replace('/', "__")
-}
+pub use crate::scenario::snapshot_name;
 
 /// The snapshot text: every recorded answer, redacted.
 pub fn render(result: &TrialResult) -> String {
@@ -27,21 +24,46 @@ pub fn render(result: &TrialResult) -> String {
     out
 }
 
-/// Writes one `<name>.snap` per trial into `dir`; returns the ids whose
-/// text differs from what was there.
-pub fn write_dir(dir: &Path, results: &[TrialResult]) -> std::io::Result<Vec<String>> {
-    std::fs::create_dir_all(dir)?;
-    let mut changed = Vec::new();
-    for r in results {
+/// A snapshot file that could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {}: {source}", path.display())]
+pub struct SnapshotError {
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// What [`write_dir`] did.
+#[derive(Debug, Default)]
+pub struct Written {
+    /// Snapshot files that are now current (written or already equal).
+    pub current: usize,
+    /// Ids whose snapshot text differs from what was there.
+    pub changed: Vec<String>,
+}
+
+/// Writes one `<name>.snap` per trial into `dir` (names from
+/// [`snapshot_name`]: distinct per id, bounded in length). Errors are no
+/// verdict and leave their snapshot as it was: a case file that did not
+/// load never overwrites the snapshot of the trial it collided with.
+pub fn write_dir(dir: &Path, results: &[TrialResult]) -> Result<Written, SnapshotError> {
+    let fail = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| SnapshotError { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(fail(dir))?;
+    let mut done = Written::default();
+    for r in results.iter().filter(|r| !matches!(r.outcome, Outcome::Error { .. })) {
+        done.current += 1;
         let path = dir.join(format!("{}.snap", snapshot_name(&r.id)));
         let text = render(r);
         let old = std::fs::read_to_string(&path).ok();
         if old.as_deref() != Some(text.as_str()) {
             if old.is_some() {
-                changed.push(r.id.clone());
+                done.changed.push(r.id.clone());
             }
-            std::fs::write(&path, text)?;
+            std::fs::write(&path, text).map_err(fail(&path))?;
         }
     }
-    Ok(changed)
+    Ok(done)
 }

@@ -48,9 +48,48 @@ pub fn strip_positions(message: &str) -> String {
     out
 }
 
+/// `s` made safe to print on a terminal: control characters (C0, DEL,
+/// C1: escape sequences, carriage returns, line breaks, NUL) and the
+/// Unicode controls that reorder or break lines (bidirectional overrides,
+/// line and paragraph separators) are written as escapes (`\x1b`, `\n`,
+/// `\u{202e}`), so text from a target or a file can neither drive the
+/// terminal nor forge a line of the report.
+pub fn terminal_safe(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(needs_escape) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\0' => out.push_str("\\0"),
+            c if needs_escape(c) && (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if needs_escape(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::closest;
+
+    #[test]
+    fn terminal_controls_are_escaped_and_plain_text_is_kept() {
+        use super::terminal_safe;
+        assert_eq!(terminal_safe("a\u{1b}[2Jb"), "a\\x1b[2Jb");
+        assert_eq!(terminal_safe("x\nPASS  forged\0"), "x\\nPASS  forged\\0");
+        assert_eq!(terminal_safe("\u{9b}\u{202e}\u{7f}"), "\\u{9b}\\u{202e}\\x7f");
+        assert!(matches!(terminal_safe("plain ünïcode"), std::borrow::Cow::Borrowed(_)));
+    }
 
     #[test]
     fn suggests_only_near_names() {

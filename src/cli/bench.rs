@@ -4,22 +4,23 @@ use clap::Args;
 use std::process::ExitCode;
 
 use super::run::CasesArg;
-use super::runtime;
+use super::{flags, runtime};
 
 #[derive(Args)]
 pub(crate) struct BenchArgs {
-    /// Concurrent clients (each with its own world).
-    #[arg(long, default_value_t = 32)]
+    /// Concurrent clients, each with its own world (1..=1024).
+    #[arg(long, default_value_t = 32, value_parser = flags::jobs())]
     clients: usize,
-    /// Total requests.
-    #[arg(long, default_value_t = 100_000)]
+    /// Total requests (1..=10000000).
+    #[arg(long, default_value_t = 100_000, value_parser = flags::count(1, 10_000_000))]
     requests: usize,
     /// Target base URL; default: the embedded server on loopback.
     #[arg(long)]
     target: Option<reqwest::Url>,
     /// Then run the case library this many times against the same server and
-    /// print the runner's request rate and its ratio to the load generator's.
-    #[arg(long, default_value_t = 0)]
+    /// print the runner's request rate and its ratio to the load generator's
+    /// (0..=1000).
+    #[arg(long, default_value_t = 0, value_parser = flags::count(0, 1000))]
     suite_rounds: usize,
     #[command(flatten)]
     cases: CasesArg,
@@ -31,7 +32,7 @@ pub(crate) fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         requests: args.requests,
         target: args.target,
         suite_rounds: args.suite_rounds,
-        cases: args.cases.cases,
+        cases: args.cases.library(),
     };
     let (report, suite) = runtime()?.block_on(modspec::bench::run(&opts))?;
     println!(

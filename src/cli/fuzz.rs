@@ -3,13 +3,14 @@
 use clap::Args;
 use modspec::report::print_results;
 use modspec::spec::Mutant;
+use modspec::util::terminal_safe as safe;
 use reqwest::Url;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use super::run::exit;
-use super::runtime;
+use super::{flags, runtime};
 
 #[derive(Args)]
 pub(crate) struct FuzzArgs {
@@ -23,25 +24,27 @@ pub(crate) struct FuzzArgs {
     #[arg(long)]
     mutant: Option<String>,
     /// Cases to run (default 10000, or unlimited with --time).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     runs: Option<u64>,
-    /// Run for this long (`90s`, `10m`, `1h`); with --runs, whichever ends first.
-    #[arg(long)]
-    time: Option<String>,
+    /// Run for this long (`90s`, `10m`, `1h`; at most 720h); with --runs,
+    /// whichever ends first.
+    #[arg(long, value_parser = flags::fuzz_time)]
+    time: Option<Duration>,
     /// Seed of the generator: the same seed gives the same cases and findings.
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Folder for the findings (scenario YAML and raw exchange per finding).
     #[arg(long, default_value = "fuzz-findings")]
     out: PathBuf,
-    /// Cases run at once.
-    #[arg(long, default_value_t = 64)]
+    /// Cases run at once (1..=1024).
+    #[arg(long, default_value_t = 64, value_parser = flags::jobs())]
     jobs: usize,
-    /// Findings to shrink and write (the first case of each kind of disagreement).
-    #[arg(long, default_value_t = 5)]
+    /// Findings to shrink and write (the first case of each kind of
+    /// disagreement; 0..=1000).
+    #[arg(long, default_value_t = 5, value_parser = flags::count(0, 1000))]
     max_findings: usize,
-    /// Per-request timeout in seconds.
-    #[arg(long, default_value_t = 10.0)]
+    /// Per-request timeout in seconds (0.001..=3600).
+    #[arg(long, default_value_t = 10.0, value_parser = flags::timeout_seconds)]
     timeout: f64,
     /// Re-send a finding (its scenario file) and show the target's answers.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["runs", "time"])]
@@ -50,9 +53,6 @@ pub(crate) struct FuzzArgs {
 
 pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     let mutant = args.mutant.as_deref().map(str::parse::<Mutant>).transpose()?;
-    if !(args.timeout > 0.0 && args.timeout.is_finite()) {
-        anyhow::bail!("--timeout must be a positive number of seconds");
-    }
     let timeout = Duration::from_secs_f64(args.timeout);
     let rt = runtime()?;
     if let Some(file) = &args.replay {
@@ -60,7 +60,13 @@ pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
         let results = rt.block_on(replay)?;
         print_results(&mut std::io::stdout().lock(), &results, true)?;
         for rec in results.iter().flat_map(|r| &r.recorded) {
-            println!("{}: {} {}\n{}", rec.step, rec.status, rec.content_type, rec.body);
+            println!(
+                "{}: {} {}\n{}",
+                safe(&rec.step),
+                rec.status,
+                safe(&rec.content_type),
+                safe(&rec.body)
+            );
         }
         return Ok(exit(
             modspec::report::Summary::of(&results, Duration::ZERO).exit_status(),
@@ -71,7 +77,7 @@ pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     opts.control = args.control;
     opts.mutant = mutant;
     opts.runs = args.runs;
-    opts.time = args.time.as_deref().map(modspec::fuzz::parse_duration).transpose()?;
+    opts.time = args.time;
     opts.out = Some(args.out);
     opts.jobs = args.jobs;
     opts.max_findings = args.max_findings;
@@ -80,7 +86,7 @@ pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     let report = rt.block_on(modspec::fuzz::fuzz(&opts))?;
     println!(
         "fuzz: target={} seed={} cases={} requests={} elapsed={:.2}s rate={:.0} req/s disagreeing_cases={} errors={} findings={}",
-        report.target,
+        safe(&report.target),
         opts.seed,
         report.cases,
         report.requests,
@@ -91,13 +97,20 @@ pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
         report.findings.len()
     );
     for f in &report.findings {
-        println!("finding {} (case {}): {}", f.name, f.index, f.disagreement);
+        let rule = f.disagreement.expected_rule;
+        println!(
+            "finding {} (case {}): {}",
+            f.name,
+            f.index,
+            safe(&f.disagreement.to_string())
+        );
+        println!("  rule {rule}: {} (`modspec rules {rule}`)", rule.spec().summary);
         for path in &f.files {
-            println!("  wrote {}", path.display());
+            println!("  wrote {}", safe(&path.display().to_string()));
         }
     }
     if let Some(e) = &report.first_error {
-        println!("{} case(s) could not be run; the first: {e}", report.errors);
+        println!("{} case(s) could not be run; the first: {}", report.errors, safe(e));
     }
     // As for `run`: harness trouble outranks findings (2), then findings (1).
     Ok(if report.errors > 0 {

@@ -4,13 +4,18 @@
 use anyhow::Context;
 
 mod bench;
+mod cases;
+mod flags;
 mod fuzz;
+mod rules;
 mod run;
 mod serve;
 mod suite;
 
 pub(crate) use bench::*;
+pub(crate) use cases::*;
 pub(crate) use fuzz::*;
+pub(crate) use rules::*;
 pub(crate) use run::*;
 pub(crate) use serve::*;
 pub(crate) use suite::*;

@@ -5,20 +5,30 @@ use clap::Args;
 use modspec::client::Secret;
 use modspec::commands::{RunOptions, Selection};
 use modspec::report::{ExitStatus, print_results, render_json, render_junit, render_summary};
-use modspec::scenario::Signature;
+use modspec::scenario::{Cases, Signature};
 use modspec::spec::Mutant;
+use modspec::util::terminal_safe as safe;
 use reqwest::Url;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::runtime;
+use super::{flags, runtime};
 
 #[derive(Args)]
 pub(crate) struct CasesArg {
-    /// The case library.
-    #[arg(long, default_value = "cases")]
-    pub(crate) cases: PathBuf,
+    /// Run the case files of this folder instead of the built-in library
+    /// (repeatable). A folder without a `world.yaml` starts from the
+    /// built-in default world, so a folder of fuzz findings runs as it is.
+    /// `modspec cases export DIR` writes the built-in library out.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) cases: Vec<PathBuf>,
+}
+
+impl CasesArg {
+    pub(crate) fn library(&self) -> Cases {
+        Cases::from(self.cases.clone())
+    }
 }
 
 #[derive(Args)]
@@ -43,11 +53,11 @@ pub(crate) struct RunArgs {
     /// Default signature style of requests.
     #[arg(long, value_enum, default_value = "v3")]
     signature: SigArg,
-    /// Scenarios run at once; default: the number of CPUs.
-    #[arg(long)]
+    /// Scenarios run at once (1..=1024); default: the number of CPUs.
+    #[arg(long, value_parser = flags::jobs())]
     jobs: Option<usize>,
-    /// Per-request timeout in seconds.
-    #[arg(long, default_value_t = 10.0)]
+    /// Per-request timeout in seconds (0.001..=3600).
+    #[arg(long, default_value_t = 10.0, value_parser = flags::timeout_seconds)]
     timeout: f64,
     /// Write a JUnit XML report here.
     #[arg(long)]
@@ -106,7 +116,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if mutant.is_some() && args.target.is_some() {
         anyhow::bail!("--mutant plants a bug in the embedded server; it cannot be combined with --target");
     }
-    let mut opts = RunOptions::embedded(args.cases.cases);
+    let mut opts = RunOptions::embedded(args.cases.library());
     opts.target = args.target;
     opts.control = args.control;
     opts.mutant = mutant;
@@ -122,17 +132,14 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(j) = args.jobs {
         opts.jobs = j;
     }
-    if !(args.timeout > 0.0 && args.timeout.is_finite()) {
-        anyhow::bail!("--timeout must be a positive number of seconds");
-    }
     opts.timeout = Duration::from_secs_f64(args.timeout);
     opts.env_credentials = credentials(args.credentials_file.as_deref())?;
     opts.allow_changes = args.allow_changes;
-    let output = runtime()?.block_on(modspec::commands::run(&opts));
+    let mut output = runtime()?.block_on(modspec::commands::run(&opts));
     let mut stdout = std::io::stdout().lock();
     print_results(&mut stdout, &output.results, args.verbose)?;
     for name in &output.info.unknown_capabilities {
-        println!("note  the target lists an unknown capability `{name}`");
+        println!("note  the target lists an unknown capability `{}`", safe(name));
     }
     if let Some(why) = &output.info.changes_withheld {
         let withheld = output
@@ -141,7 +148,8 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .filter(|r| matches!(&r.outcome, modspec::runner::Outcome::Skipped { reason } if reason.starts_with(modspec::runner::WITHHELD)))
             .count();
         println!(
-            "note  {why}: {withheld} scenario(s) that could change an instance were withheld (--allow-changes sends them)"
+            "note  {}: {withheld} scenario(s) that could change an instance were withheld (--allow-changes sends them)",
+            safe(why)
         );
     }
     if let Some(path) = &args.junit {
@@ -153,15 +161,26 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if let Some(dir) = &args.snapshots {
-        let changed = modspec::snapshots::write_dir(dir, &output.results)?;
-        println!(
-            "snapshots: {} written to {}, {} changed",
-            output.results.len(),
-            dir.display(),
-            changed.len()
-        );
-        for id in changed {
-            println!("changed  {id}");
+        match modspec::snapshots::write_dir(dir, &output.results) {
+            Ok(written) => {
+                println!(
+                    "snapshots: {} written to {}, {} changed",
+                    written.current,
+                    safe(&dir.display().to_string()),
+                    written.changed.len()
+                );
+                for id in written.changed {
+                    println!("changed  {}", safe(&id));
+                }
+            }
+            // The verdicts stand; the snapshots could not be kept, so the
+            // run was not done as asked (exit 2).
+            Err(e) => {
+                output
+                    .summary
+                    .run_error
+                    .get_or_insert_with(|| format!("snapshots: {e}"));
+            }
         }
     }
     println!("{}", render_summary(&output.summary));

@@ -4,6 +4,7 @@ use clap::Args;
 use modspec::commands::RunOptions;
 use modspec::report::{ExitStatus, render_summary};
 use modspec::spec::RuleId;
+use modspec::util::terminal_safe as safe;
 use std::process::ExitCode;
 
 use super::run::CasesArg;
@@ -19,7 +20,7 @@ pub(crate) struct MutantsArgs {
 }
 
 pub(crate) fn mutants(args: MutantsArgs) -> anyhow::Result<ExitCode> {
-    let base = RunOptions::embedded(args.cases.cases);
+    let base = RunOptions::embedded(args.cases.library());
     let rt = runtime()?;
     let baseline = rt.block_on(modspec::commands::run(&base));
     let clean = baseline.summary.exit_status() == ExitStatus::Passed;
@@ -32,7 +33,7 @@ pub(crate) fn mutants(args: MutantsArgs) -> anyhow::Result<ExitCode> {
             let shown: Vec<_> = v.caught_by.iter().take(3).map(String::as_str).collect();
             let more = v.caught_by.len().saturating_sub(3);
             let more = if more > 0 { format!(" +{more}") } else { String::new() };
-            println!("caught    {name:<32} by {}{more}", shown.join(", "));
+            println!("caught    {name:<32} by {}{more}", safe(&shown.join(", ")));
         } else {
             survived += 1;
             println!("SURVIVED  {name:<32} {}", v.mutant.spec().what);
@@ -41,7 +42,7 @@ pub(crate) fn mutants(args: MutantsArgs) -> anyhow::Result<ExitCode> {
             println!(
                 "          {} scenario(s) errored against it: {}",
                 v.errors.len(),
-                v.errors.join(", ")
+                safe(&v.errors.join(", "))
             );
         }
     }
@@ -54,9 +55,9 @@ pub(crate) fn mutants(args: MutantsArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub(crate) fn coverage(args: CasesArg) -> anyhow::Result<ExitCode> {
-    let lib = modspec::scenario::load_library(&args.cases);
+    let lib = args.library().load();
     for e in &lib.errors {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", safe(&e.to_string()));
     }
     let c = modspec::commands::coverage(&lib.trials);
     println!(
@@ -66,7 +67,7 @@ pub(crate) fn coverage(args: CasesArg) -> anyhow::Result<ExitCode> {
     for r in RuleId::all() {
         let f = &c.fires[&r];
         let p = &c.passes[&r];
-        let sample = |v: &Vec<String>| v.iter().take(2).cloned().collect::<Vec<_>>().join(", ");
+        let sample = |v: &Vec<String>| safe(&v.iter().take(2).cloned().collect::<Vec<_>>().join(", ")).into_owned();
         println!(
             "{:<5} {:>6} {:>7}  {} | {}",
             r.as_str(),

@@ -2,7 +2,6 @@
 //! default), run the selected trials, and summarise.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use reqwest::Url;
@@ -10,7 +9,7 @@ use reqwest::Url;
 use crate::client::Secret;
 use crate::report::Summary;
 use crate::runner::{Connect, TargetInfo, TrialResult, connect, load_error_result, run_all, start_embedded};
-use crate::scenario::{Signature, Trial, load_library};
+use crate::scenario::{Cases, Signature, Trial};
 use crate::server::ServerConfig;
 use crate::spec::Mutant;
 
@@ -33,7 +32,8 @@ impl Selection {
 /// Everything `modspec run` takes.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
-    pub cases: PathBuf,
+    /// The built-in library, or folders (`--cases`).
+    pub cases: Cases,
     /// `None`: the embedded reference server.
     pub target: Option<Url>,
     pub control: Option<Url>,
@@ -53,10 +53,11 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
-    /// Defaults for a run of `cases` against the embedded server.
-    pub fn embedded(cases: PathBuf) -> Self {
+    /// Defaults for a run of `cases` (a folder, or [`Cases::BuiltIn`])
+    /// against the embedded server.
+    pub fn embedded(cases: impl Into<Cases>) -> Self {
         RunOptions {
-            cases,
+            cases: cases.into(),
             target: None,
             control: None,
             mutant: None,
@@ -83,13 +84,13 @@ pub struct RunOutput {
 /// Runs the suite. Case-file errors become Error results beside the others.
 pub async fn run(opts: &RunOptions) -> RunOutput {
     let started = Instant::now();
-    let lib = load_library(&opts.cases);
-    let mut results: Vec<TrialResult> = lib.errors.iter().map(|e| load_error_result(e, &opts.cases)).collect();
+    let lib = opts.cases.load();
+    let mut results: Vec<TrialResult> = lib.errors.iter().map(load_error_result).collect();
     let trials: Vec<Trial> = lib.trials.into_iter().filter(|t| opts.selection.selects(t)).collect();
     let mut info = TargetInfo::default();
     let mut run_error = None;
     if trials.is_empty() && results.is_empty() {
-        run_error = Some(format!("no scenario selected under {}", opts.cases.display()));
+        run_error = Some(format!("no scenario selected in {}", opts.cases.describe()));
     }
     let embedded = match &opts.target {
         Some(_) => None,

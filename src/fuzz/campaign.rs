@@ -220,7 +220,8 @@ const MAX_ERRORS: u64 = 10;
 async fn run_cases(runner: &Runner, profile: Profile, opts: &FuzzOptions, runs: u64, started: Instant) -> Tally {
     let next = Arc::new(AtomicU64::new(0));
     let limit = Arc::new(AtomicU64::new(runs));
-    let deadline = opts.time.map(|t| started + t);
+    // A time too large to add to the clock is no deadline at all.
+    let deadline = opts.time.and_then(|t| started.checked_add(t));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Message>();
     for _ in 0..opts.jobs.max(1) {
         let (runner, next, limit, tx, seed) = (runner.clone(), next.clone(), limit.clone(), tx.clone(), opts.seed);
@@ -339,6 +340,11 @@ async fn finding(
             case.steps.len()
         ),
         format!("The target disagreed: {disagreement}."),
+        format!(
+            "Rule {}: {}.",
+            disagreement.expected_rule,
+            disagreement.expected_rule.spec().summary
+        ),
         "Review it, name it and move it under cases/ to keep it; expectations are the oracle's.".into(),
     ];
     let description = format!("fuzz finding: {disagreement}");

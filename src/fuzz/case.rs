@@ -4,7 +4,6 @@
 //! `build_request`, so a finding's YAML sends exactly what the fuzzer sent.
 
 use std::collections::HashSet;
-use std::sync::OnceLock;
 
 use crate::client::{Damage, EcsRequest, SignatureStyle};
 use crate::runner::build_request;
@@ -138,14 +137,8 @@ impl Case {
     }
 }
 
-/// The shared default world, `cases/world.yaml`, compiled in so a seed
-/// means the same cases wherever the binary runs.
+/// The shared default world, `cases/world.yaml`, compiled in (the built-in
+/// library's) so a seed means the same cases wherever the binary runs.
 pub fn default_world() -> Result<&'static World, FuzzError> {
-    static WORLD: OnceLock<Result<World, String>> = OnceLock::new();
-    let parsed = WORLD.get_or_init(|| {
-        let w: World = serde_yaml::from_str(include_str!("../../cases/world.yaml")).map_err(|e| e.to_string())?;
-        w.validate().map_err(|e| e.to_string())?;
-        Ok(w)
-    });
-    parsed.as_ref().map_err(|e| FuzzError::DefaultWorld(e.clone()))
+    crate::scenario::builtin_default_world().map_err(|e| FuzzError::DefaultWorld(e.to_string()))
 }

@@ -34,12 +34,9 @@ pub enum FuzzError {
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// A finding file that cannot be read (size, kind, encoding).
+    #[error(transparent)]
+    Read(#[from] crate::scenario::LoadError),
     #[error("{0}")]
     Scenario(String),
     #[error("cannot start the async runtime: {0}")]

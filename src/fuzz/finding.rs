@@ -96,7 +96,7 @@ pub fn round_trip(yaml: &str, case: &Case, defaults: &World) -> Result<(), FuzzE
     let [trial] = trials.as_slice() else {
         return Err(bad(format!("{} trials", trials.len())));
     };
-    if trial.worlds.get("") != Some(&case.world.world(defaults)) {
+    if trial.worlds.get("").map(|w| w.as_ref()) != Some(&case.world.world(defaults)) {
         return Err(bad("the world differs".into()));
     }
     if trial.steps.len() != case.steps.len() {

@@ -10,7 +10,7 @@ use reqwest::Url;
 use super::case::default_world;
 use super::error::FuzzError;
 use crate::runner::{Connect, TrialResult, connect, run_trial, start_embedded};
-use crate::scenario::load_text;
+use crate::scenario::{load_text, read_case_file};
 use crate::server::ServerConfig;
 use crate::spec::Mutant;
 
@@ -26,10 +26,7 @@ pub async fn replay(
     if mutant.is_some() && target.is_some() {
         return Err(FuzzError::MutantWithTarget);
     }
-    let text = std::fs::read_to_string(path).map_err(|source| FuzzError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = read_case_file(path)?;
     let id = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

@@ -1,38 +1,57 @@
 //! The console report: one block per failure or error, a line per skip
-//! reason, and a summary line.
+//! reason, and a summary line. Every text that may come from a target or
+//! a case file goes through [`terminal_safe`]: it cannot drive the
+//! terminal or forge a line.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
 use super::summary::Summary;
-use crate::runner::{Outcome, TrialResult};
+use crate::runner::{Mismatch, Outcome, TrialResult};
+use crate::util::terminal_safe as safe;
 
 /// Prints failures, errors, warnings and skip reasons to `out`.
 pub fn print_results(out: &mut dyn Write, results: &[TrialResult], verbose: bool) -> std::io::Result<()> {
     let mut skips: BTreeMap<&str, usize> = BTreeMap::new();
     for r in results {
+        let id = safe(&r.id);
         match &r.outcome {
-            Outcome::Pass if verbose => writeln!(out, "pass  {}", r.id)?,
+            Outcome::Pass if verbose => writeln!(out, "pass  {id}")?,
             Outcome::Pass => {}
-            Outcome::Fail { mismatches } => {
-                writeln!(out, "FAIL  {}  ({})", r.id, r.file)?;
-                for m in mismatches {
-                    writeln!(
-                        out,
-                        "      {}: {}: expected {}, got {}",
-                        m.step, m.what, m.expected, m.got
-                    )?;
-                }
-            }
-            Outcome::Error { cause } => writeln!(out, "ERROR {}: {cause}", r.id)?,
+            Outcome::Fail { mismatches } => print_failure(out, &id, &safe(&r.file), mismatches)?,
+            Outcome::Error { cause } => writeln!(out, "ERROR {id}: {}", safe(cause))?,
             Outcome::Skipped { reason } => *skips.entry(reason.as_str()).or_default() += 1,
         }
         for w in &r.warnings {
-            writeln!(out, "warn  {}: {w}", r.id)?;
+            writeln!(out, "warn  {id}: {}", safe(w))?;
         }
     }
     for (reason, n) in skips {
-        writeln!(out, "skip  {n} scenario(s): {reason}")?;
+        writeln!(out, "skip  {n} scenario(s): {}", safe(reason))?;
+    }
+    Ok(())
+}
+
+/// The mismatches, then each rule they expected with its one-line summary.
+fn print_failure(out: &mut dyn Write, id: &str, file: &str, mismatches: &[Mismatch]) -> std::io::Result<()> {
+    writeln!(out, "FAIL  {id}  ({file})")?;
+    for m in mismatches {
+        writeln!(
+            out,
+            "      {}: {}: expected {}, got {}",
+            safe(&m.step),
+            safe(&m.what),
+            safe(&m.expected),
+            safe(&m.got)
+        )?;
+    }
+    let rules: BTreeSet<_> = mismatches.iter().filter_map(|m| m.rule).collect();
+    for rule in rules {
+        writeln!(
+            out,
+            "      rule {rule}: {} (`modspec rules {rule}`)",
+            rule.spec().summary
+        )?;
     }
     Ok(())
 }
@@ -51,7 +70,7 @@ pub fn render_summary(s: &Summary) -> String {
         line.push_str(&format!(" ({} warnings)", s.warnings));
     }
     if let Some(e) = &s.run_error {
-        line.push_str(&format!("\nrun error: {e}"));
+        line.push_str(&format!("\nrun error: {}", safe(e)));
     }
     line
 }

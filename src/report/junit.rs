@@ -1,4 +1,6 @@
-//! JUnit XML, written with quick-xml, one testcase per trial.
+//! JUnit XML, written with quick-xml, one testcase per trial. quick-xml
+//! escapes markup; characters XML 1.0 cannot carry at all (most C0
+//! controls, as a hostile target may send) are written as `\x1b` text.
 
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
@@ -30,9 +32,9 @@ fn write(results: &[TrialResult], s: &Summary) -> Result<String, std::io::Error>
     for r in results {
         let mut case = BytesStart::new("testcase");
         let time = format!("{:.3}", r.duration.as_secs_f64());
-        case.push_attribute(("name", r.id.as_str()));
+        case.push_attribute(("name", xml_safe(&r.id).as_ref()));
         case.push_attribute(("classname", "modspec"));
-        case.push_attribute(("file", r.file.as_str()));
+        case.push_attribute(("file", xml_safe(&r.file).as_ref()));
         case.push_attribute(("time", time.as_str()));
         let child = match &r.outcome {
             Outcome::Pass => None,
@@ -45,9 +47,9 @@ fn write(results: &[TrialResult], s: &Summary) -> Result<String, std::io::Error>
             Some((tag, message)) => {
                 w.write_event(Event::Start(case))?;
                 let mut el = BytesStart::new(tag);
-                el.push_attribute(("message", message.as_str()));
+                el.push_attribute(("message", xml_safe(&message).as_ref()));
                 w.write_event(Event::Start(el))?;
-                w.write_event(Event::Text(BytesText::new(&r.details())))?;
+                w.write_event(Event::Text(BytesText::new(&xml_safe(&r.details()))))?;
                 w.write_event(Event::End(BytesEnd::new(tag)))?;
                 w.write_event(Event::End(BytesEnd::new("testcase")))?;
             }
@@ -55,4 +57,32 @@ fn write(results: &[TrialResult], s: &Summary) -> Result<String, std::io::Error>
     }
     w.write_event(Event::End(BytesEnd::new("testsuite")))?;
     String::from_utf8(w.into_inner()).map_err(std::io::Error::other)
+}
+
+/// `s` without the characters XML 1.0 forbids (escaped as text instead).
+fn xml_safe(s: &str) -> std::borrow::Cow<'_, str> {
+    let allowed =
+        |c: char| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..);
+    if s.chars().all(allowed) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    s.chars()
+        .map(|c| {
+            if allowed(c) {
+                c.to_string()
+            } else {
+                format!("\\x{:02x}", c as u32)
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn characters_xml_cannot_carry_become_text() {
+        assert_eq!(super::xml_safe("a\u{1b}[2J\0b\nc"), "a\\x1b[2J\\x00b\nc");
+        assert_eq!(super::xml_safe("plain"), "plain");
+    }
 }

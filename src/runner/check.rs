@@ -32,6 +32,7 @@ impl Findings {
             what: what.to_string(),
             expected: expected.into(),
             got: got.into(),
+            rule: None,
         });
     }
 }

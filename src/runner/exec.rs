@@ -117,7 +117,7 @@ async fn run_steps(
     let mut findings = Findings::default();
     if let Some(control) = &ctx.control {
         for (name, world) in &trial.worlds {
-            let h = control.create_world(world).await.map_err(|e| {
+            let h = control.create_world(world.as_ref()).await.map_err(|e| {
                 let which = if name.is_empty() {
                     "the scenario's world".to_string()
                 } else {
@@ -158,7 +158,7 @@ async fn run_steps(
                     Some(h) => (h.access_key_id.clone(), h.secret.clone()),
                     None => ctx.env_credentials.clone().ok_or("no credentials for the request")?,
                 };
-                let seed = trial.worlds.get(&name);
+                let seed = trial.worlds.get(&name).map(|w| w.as_ref());
                 let req = build_request(request, ctx.signature);
                 for n in 0..*repeat {
                     let label = if *repeat > 1 {
@@ -179,12 +179,16 @@ async fn run_steps(
                         .await
                         .map_err(|e| format!("{label}: {e}"))?;
                     record(result, &label, &ex, &creds.1);
+                    let first = findings.mismatches.len();
                     check_answer(&label, &ctx.host, expect, &req, &ex, ctx.strict, &mut findings);
                     if ctx.control.is_some() {
                         let after = states(ctx, worlds.get(&name), seed).await?;
                         let want = expected_states(expect, &req, &before, now);
                         check_states(&label, expect, &req, &want, &after, &mut findings);
                         known.insert(name.clone(), after);
+                    }
+                    for m in &mut findings.mismatches[first..] {
+                        m.rule.get_or_insert(expect.rule);
                     }
                 }
             }

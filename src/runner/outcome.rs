@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::spec::RuleId;
+
 /// One way the target's answer differed from the expectation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Mismatch {
@@ -15,6 +17,10 @@ pub struct Mismatch {
     pub what: String,
     pub expected: String,
     pub got: String,
+    /// The rule the step expected, when the mismatch is about one step's
+    /// expectation (reports name it with its summary).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<RuleId>,
 }
 
 /// The verdict on one trial.

@@ -74,14 +74,10 @@ fn empty_result(t: &Trial) -> TrialResult {
 }
 
 /// A case file that did not load, as a result of its own.
-pub fn load_error_result(e: &LoadError, cases_root: &std::path::Path) -> TrialResult {
-    let id = e
-        .path
-        .strip_prefix(cases_root)
-        .unwrap_or(&e.path)
-        .with_extension("")
-        .to_string_lossy()
-        .replace('\\', "/");
+pub fn load_error_result(e: &LoadError) -> TrialResult {
+    // Folder-level errors (an unreadable folder, a link not followed) have
+    // no trial id: the path names them.
+    let id = e.id.clone().unwrap_or_else(|| e.path.display().to_string());
     TrialResult {
         id,
         file: e.path.display().to_string(),

@@ -9,6 +9,9 @@ use crate::util::closest;
 /// A case file that could not be loaded.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub struct LoadError {
+    /// The id the file's trials would have had (`params/out-range`), when
+    /// the error belongs to one case file; reports list the error under it.
+    pub id: Option<String>,
     pub path: PathBuf,
     pub line: usize,
     pub column: usize,
@@ -31,11 +34,18 @@ impl fmt::Display for LoadError {
 impl LoadError {
     pub fn new(path: impl Into<PathBuf>, (line, column): (usize, usize), message: impl Into<String>) -> Self {
         LoadError {
+            id: None,
             path: path.into(),
             line,
             column,
             message: message.into(),
         }
+    }
+
+    /// The same error, filed under the trial id of its case file.
+    pub fn with_id(mut self, id: &str) -> Self {
+        self.id = Some(id.to_string());
+        self
     }
 
     /// Converts a serde_yaml error, keeping its position and adding a

@@ -1,15 +1,17 @@
-//! Finds case files, parses them with located errors and expands each into
-//! trials (one per `examples` row), with worlds built and `${vars}` filled.
+//! Parses one case file with located errors and expands it into trials
+//! (one per `examples` row), with worlds built and `${vars}` filled. Rows
+//! share the worlds they do not patch (one `Arc` each, never a copy).
 //!
 //! A broken file becomes a [`LoadError`] beside the trials of the others:
-//! loading never stops at the first bad file.
+//! loading never stops at the first bad file (see `library.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::error::{LoadError, locate};
 use super::model::{Capability, Expect, ExpectFull, ParamValue, RequestSpec, ScenarioFile, Step};
-use super::patch::{WorldPatch, build_world};
+use super::patch::build_world;
 use crate::spec::{RuleId, World, rule_hint};
 
 /// The file of shared world defaults, at the root of the cases folder.
@@ -26,8 +28,9 @@ pub struct Trial {
     pub tags: Vec<String>,
     /// Declared capabilities (empty: live).
     pub needs: BTreeSet<Capability>,
-    /// The main world (`""`) and the named ones.
-    pub worlds: BTreeMap<String, World>,
+    /// The main world (`""`) and the named ones, shared by the rows of a
+    /// file that do not patch them.
+    pub worlds: BTreeMap<String, Arc<World>>,
     pub steps: Vec<TrialStep>,
 }
 
@@ -57,79 +60,9 @@ pub struct Library {
     pub errors: Vec<LoadError>,
 }
 
-/// Loads every `*.yaml` under `root` (recursively, sorted) against the
-/// defaults in `root/world.yaml`.
-pub fn load_library(root: &Path) -> Library {
-    let mut lib = Library::default();
-    let world_path = root.join(DEFAULT_WORLD_FILE);
-    let defaults = match load_defaults(&world_path) {
-        Ok(w) => w,
-        Err(e) => {
-            lib.errors.push(e);
-            return lib;
-        }
-    };
-    let mut files = Vec::new();
-    collect(root, &mut files, &mut lib.errors);
-    files.sort();
-    for file in files {
-        if file == world_path {
-            continue;
-        }
-        let id = file
-            .strip_prefix(root)
-            .unwrap_or(&file)
-            .with_extension("")
-            .to_string_lossy()
-            .replace('\\', "/");
-        match std::fs::read_to_string(&file) {
-            Ok(text) => match load_text(&id, &file, &text, &defaults) {
-                Ok(trials) => lib.trials.extend(trials),
-                Err(e) => lib.errors.push(e),
-            },
-            Err(e) => lib
-                .errors
-                .push(LoadError::new(&file, (1, 1), format!("cannot read: {e}"))),
-        }
-    }
-    lib
-}
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            errors.push(LoadError::new(
-                dir,
-                (1, 1),
-                format!("cannot read the cases folder: {e}"),
-            ));
-            return;
-        }
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            collect(&path, out, errors);
-        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            out.push(path);
-        }
-    }
-}
-
-/// Reads the shared default world.
-pub fn load_defaults(path: &Path) -> Result<World, LoadError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| LoadError::new(path, (1, 1), format!("cannot read the default world: {e}")))?;
-    let world: World = serde_yaml::from_str(&text).map_err(|e| LoadError::from_yaml(path, &e))?;
-    world
-        .validate()
-        .map_err(|e| LoadError::new(path, (1, 1), format!("invalid default world: {e}")))?;
-    Ok(world)
-}
-
 /// Parses one case file's text into its trials.
 pub fn load_text(id: &str, path: &Path, text: &str, defaults: &World) -> Result<Vec<Trial>, LoadError> {
+    super::walk::check_limits(path, text)?;
     if text.trim().is_empty() {
         return Err(LoadError::new(
             path,
@@ -190,28 +123,40 @@ pub fn load_text(id: &str, path: &Path, text: &str, defaults: &World) -> Result<
     } else {
         file.examples.iter().map(Some).collect()
     };
+    let world_error = |e| {
+        err(
+            "world:",
+            format!("world (the patch merged over world.yaml) is invalid at {e}"),
+        )
+    };
+    // Built on first use, in the order a single row would need them, so
+    // the first error found is the one a row-by-row build would meet.
+    let mut shared_main: Option<Arc<World>> = None;
+    let mut shared: Option<BTreeMap<String, Arc<World>>> = None;
     let mut trials = Vec::new();
     for row in rows {
         let vars: BTreeMap<String, String> = row
             .map(|r| r.vars.iter().map(|(k, v)| (k.clone(), v.to_text())).collect())
             .unwrap_or_default();
         let fill = |s: &str| substitute(s, &vars).map_err(|v| err(&format!("${{{v}}}"), unknown_var(&v, row)));
-        let mut patches: Vec<&WorldPatch> = vec![&file.world];
-        if let Some(w) = row.and_then(|r| r.world.as_ref()) {
-            patches.push(w);
+        let main = match (row.and_then(|r| r.world.as_ref()), &shared_main) {
+            (Some(w), _) => Arc::new(build_world(defaults, &[&file.world, w]).map_err(world_error)?),
+            (None, Some(m)) => m.clone(),
+            (None, None) => {
+                let m = Arc::new(build_world(defaults, &[&file.world]).map_err(world_error)?);
+                shared_main.get_or_insert(m).clone()
+            }
+        };
+        if shared.is_none() {
+            let mut named = BTreeMap::new();
+            for (name, patch) in &file.worlds {
+                let w = build_world(defaults, &[patch]).map_err(|e| err(name, format!("worlds.{name}: {e}")))?;
+                named.insert(name.clone(), Arc::new(w));
+            }
+            shared = Some(named);
         }
-        let mut worlds = BTreeMap::new();
-        let main = build_world(defaults, &patches).map_err(|e| {
-            err(
-                "world:",
-                format!("world (the patch merged over world.yaml) is invalid at {e}"),
-            )
-        })?;
+        let mut worlds = shared.clone().unwrap_or_default();
         worlds.insert(String::new(), main);
-        for (name, patch) in &file.worlds {
-            let w = build_world(defaults, &[patch]).map_err(|e| err(name, format!("worlds.{name}: {e}")))?;
-            worlds.insert(name.clone(), w);
-        }
         let mut steps = Vec::new();
         for (i, step) in file.steps.iter().enumerate() {
             steps.push(resolve_step(i, step, &fill, &worlds).map_err(|e| match e {
@@ -280,7 +225,7 @@ fn resolve_step(
     i: usize,
     step: &Step,
     fill: &dyn Fn(&str) -> Result<String, LoadError>,
-    worlds: &BTreeMap<String, World>,
+    worlds: &BTreeMap<String, Arc<World>>,
 ) -> Result<TrialStep, Resolve> {
     if let Some(s) = step.advance {
         return Ok(TrialStep::Advance(s));
