@@ -1,18 +1,19 @@
-//! The case library as `cargo test` trials (libtest-mimic): one trial per
-//! scenario and examples row, named after its id, against the embedded
+//! The built-in case library (`cases/`, as compiled into the binary) as
+//! `cargo test` trials (libtest-mimic): one trial per scenario and
+//! examples row, named after its id, against the embedded
 //! reference server or `MODSPEC_TARGET=URL`. Against the embedded server
 //! each trial's responses are also an insta snapshot in `snapshots/`.
 //!
 //! Works with filters (`cargo test --test conformance -- params/`),
 //! `--list`, and `cargo nextest run` including `--partition`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use modspec::runner::{Connect, Embedded, Outcome, RunContext, connect, run_trial, skip_reason, start_embedded};
-use modspec::scenario::{Signature, load_library};
+use modspec::scenario::{Signature, load_builtin};
 use modspec::server::ServerConfig;
 use modspec::snapshots::{render, snapshot_name};
 
@@ -83,16 +84,11 @@ fn check_snapshot(id: &str, text: &str) -> Result<(), Failed> {
 
 fn main() {
     let args = Arguments::from_args();
-    let lib = load_library(&root().join("cases"));
+    let lib = load_builtin();
     let mut trials = Vec::new();
     for e in &lib.errors {
         let msg = e.to_string();
-        let id = e
-            .path
-            .strip_prefix(root())
-            .unwrap_or(Path::new("?"))
-            .display()
-            .to_string();
+        let id = e.id.clone().unwrap_or_else(|| e.path.display().to_string());
         trials.push(Trial::test(format!("load::{id}"), move || Err(Failed::from(msg))));
     }
     let harness = match harness() {
