@@ -364,3 +364,31 @@ pub fn substitute(s: &str, vars: &BTreeMap<String, String>) -> Result<String, St
     out.push_str(rest);
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_share_the_worlds_they_do_not_patch() {
+        let text = "description: d\nrules: [P3]\nworlds: {other: {}}\nsteps:\n  - request: {params: {InstanceId: i-running, InternetMaxBandwidthOut: \"${v}\"}}\n    expect: P3\nexamples:\n  - {name: a, v: \"101\"}\n  - {name: b, v: \"102\"}\n  - {name: c, v: \"103\", world: {account: {balance_sufficient: false}}}\n";
+        let defaults = crate::scenario::builtin_default_world().unwrap();
+        let trials = load_text("x", Path::new("x.yaml"), text, defaults).unwrap();
+        let [a, b, c] = trials.as_slice() else {
+            panic!("three rows")
+        };
+        assert!(
+            Arc::ptr_eq(&a.worlds[""], &b.worlds[""]),
+            "unpatched rows share one world"
+        );
+        assert!(
+            !Arc::ptr_eq(&a.worlds[""], &c.worlds[""]),
+            "a row's own patch gets its own world"
+        );
+        assert!(!c.worlds[""].account.balance_sufficient);
+        assert!(
+            Arc::ptr_eq(&a.worlds["other"], &c.worlds["other"]),
+            "named worlds are shared by every row"
+        );
+    }
+}

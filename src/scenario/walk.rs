@@ -234,7 +234,7 @@ mod tests {
         assert!(check_limits(p, "a: [[{b: [1]}]]\n").is_ok());
         let deep = format!("description: ok\nsteps: {}", "[".repeat(MAX_NESTING + 5));
         let e = check_limits(p, &deep).unwrap_err();
-        assert_eq!((e.line, e.column), (2, 8 + MAX_NESTING + 1), "{e}");
+        assert_eq!((e.line, e.column), (2, "steps: ".len() + MAX_NESTING + 1), "{e}");
         let balanced = "[a] ".repeat(MAX_NESTING * 4);
         assert!(check_limits(p, &balanced).is_ok(), "closed brackets do not add up");
     }
