@@ -41,6 +41,9 @@ fn run_cases(dir: &Path) -> Ran {
 /// Runs `modspec <command> --cases dir` and measures it; the watchdog
 /// kills it at twice the wall bound so a hang fails the test instead of
 /// blocking it.
+// The child is reaped by wait4 (which also gives its rusage), not by
+// `Child::wait`.
+#[allow(clippy::zombie_processes)]
 fn measure(command: &str, dir: &Path) -> Ran {
     let started = Instant::now();
     let child = Command::new(env!("CARGO_BIN_EXE_modspec"))

@@ -77,7 +77,7 @@ struct FakeCloud {
 async fn fake_cloud(cases: &std::path::Path) -> FakeCloud {
     let (app, service) = modspec::server::router(&ServerConfig::default());
     let lib = modspec::scenario::load_library(cases);
-    let slot = service.store.create(lib.trials[0].worlds[""].clone()).unwrap();
+    let slot = service.store.create(lib.trials[0].worlds[""].as_ref().clone()).unwrap();
     let api_requests = Arc::new(AtomicUsize::new(0));
     let counter = api_requests.clone();
     let app = app.layer(axum::middleware::from_fn(
