@@ -24,9 +24,12 @@ fn main() {
             .expect("collected under cases/")
             .to_string_lossy()
             .replace('\\', "/");
+        // Relative to CARGO_MANIFEST_DIR, never absolute: a copy of the tree
+        // elsewhere that shares this target directory (CI's stand-alone
+        // test) gets the same OUT_DIR, so this file must name neither tree.
+        let path = format!("/cases/{rel}");
         out.push_str(&format!(
-            "    ({rel:?}, include_str!({:?})),\n",
-            file.display().to_string()
+            "    ({rel:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), {path:?}))),\n"
         ));
     }
     out.push_str("];\n");

@@ -10,6 +10,18 @@
 //! - [`wire`]: the RPC protocol: parameters, V1/V3 signatures, response
 //!   bodies. Knows the protocol, not the rules.
 //! - [`server`]: the reference server (ECS API + control protocol) over axum.
+//! - [`client`]: what the harness sends (signed, optionally damaged requests;
+//!   the control-protocol client).
+//! - [`scenario`]: the case format and the case library: the built-in one
+//!   compiled into the binary ([`scenario::load_builtin`],
+//!   [`scenario::export_builtin`]) or folders given with `--cases`
+//!   ([`scenario::Cases`], [`scenario::load_folders`]), read without trusting
+//!   the folder (regular files, size and nesting limits), with injective
+//!   snapshot names ([`scenario::snapshot_name`]).
+//! - [`runner`]: runs trials against a target and checks the answers.
+//! - [`report`], [`commands`], [`snapshots`]: presentation and the library
+//!   side of the subcommands; [`fuzz`] and [`bench`](mod@bench); [`util`]
+//!   (`terminal_safe` for every human-readable output).
 
 //! # Example
 //!
