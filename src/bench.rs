@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Url;
 
-use crate::client::{ControlClient, EcsClient, EcsRequest, SignatureStyle};
+use crate::client::{ControlClient, EcsClient, EcsRequest, HttpOptions, SignatureStyle, TlsOptions, http_client};
 use crate::server::{CONTROL_PREFIX, Server, ServerConfig};
 use crate::spec::sample_world;
 use crate::wire::ParamList;
@@ -23,6 +23,8 @@ pub struct BenchOptions {
     /// and compare the runner's request rate with the load generator's.
     pub suite_rounds: usize,
     pub cases: crate::scenario::Cases,
+    /// Which TLS servers to trust (`--cacert`, `--insecure`).
+    pub tls: TlsOptions,
 }
 
 /// The runner's figures from the same run.
@@ -60,10 +62,18 @@ impl BenchReport {
 }
 
 /// Runs the case library `rounds` times against `base` with the normal runner.
-pub async fn suite_rate(base: &Url, cases: &crate::scenario::Cases, rounds: usize) -> anyhow::Result<SuiteRate> {
+pub async fn suite_rate(
+    base: &Url,
+    cases: &crate::scenario::Cases,
+    rounds: usize,
+    tls: &TlsOptions,
+) -> anyhow::Result<SuiteRate> {
     let lib = cases.load();
     anyhow::ensure!(lib.errors.is_empty(), "the case library has errors: {}", lib.errors[0]);
-    let c = crate::runner::Connect::new(base.clone(), Duration::from_secs(10));
+    let c = crate::runner::Connect {
+        tls: tls.clone(),
+        ..crate::runner::Connect::new(base.clone(), Duration::from_secs(10))
+    };
     let (ctx, _) = crate::runner::connect(&c).await?;
     let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
     let started = Instant::now();
@@ -99,11 +109,11 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<(BenchReport, Option<Sui
             (Url::parse(&format!("http://{addr}/"))?, Some(tx))
         }
     };
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(opts.clients)
-        .build()?;
     let timeout = Duration::from_secs(10);
+    let http = http_client(&HttpOptions {
+        max_idle_per_host: Some(opts.clients),
+        ..HttpOptions::new(opts.tls.clone(), timeout)
+    })?;
     let control = ControlClient::new(
         http.clone(),
         base.join(CONTROL_PREFIX.trim_start_matches('/'))?,
@@ -167,7 +177,7 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<(BenchReport, Option<Sui
     };
     let suite = match opts.suite_rounds {
         0 => None,
-        n => Some(suite_rate(&base, &opts.cases, n).await?),
+        n => Some(suite_rate(&base, &opts.cases, n, &opts.tls).await?),
     };
     Ok((report, suite))
 }

@@ -9,9 +9,12 @@
 //!   the `decide` oracle, mutants). Pure: no I/O.
 //! - [`wire`]: the RPC protocol: parameters, V1/V3 signatures, response
 //!   bodies. Knows the protocol, not the rules.
-//! - [`server`]: the reference server (ECS API + control protocol) over axum.
-//! - [`client`]: what the harness sends (signed, optionally damaged requests;
-//!   the control-protocol client).
+//! - [`server`]: the reference server (ECS API + control protocol) over
+//!   axum, on its own connection layer (hyper, tokio-rustls): timeouts,
+//!   a connection limit, one request-body budget.
+//! - [`client`]: what the harness sends: the HTTP client (one builder: TLS
+//!   trust, no redirects), signed and optionally damaged ECS requests, the
+//!   control-protocol client.
 //! - [`scenario`]: the case format and the case library: the built-in one
 //!   compiled into the binary ([`scenario::load_builtin`],
 //!   [`scenario::export_builtin`]) or folders given with `--cases`

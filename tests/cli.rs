@@ -78,6 +78,8 @@ fn serve_prints_its_address_first_and_answers_unsigned_requests_with_json_errors
         .unwrap();
     let (status, ctype, body) = rt.block_on(async {
         // Like `curl -H 'x-acs-action: ModifyInstanceSpec' http://addr/`: V3-looking, so JSON.
+        // reqwest's rustls backend needs the crypto provider installed first.
+        modspec::client::tls_provider();
         let r = reqwest::Client::builder()
             .no_proxy()
             .build()

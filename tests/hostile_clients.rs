@@ -11,6 +11,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::child::Serve;
 use common::*;
 use modspec::client::ControlError;
 use modspec::server::{Limits, ServerConfig};
@@ -26,6 +27,7 @@ fn limited() -> ServerConfig {
             max_instances_per_world: 2,
             max_body_bytes: 1024,
             max_params: 32,
+            ..Limits::default()
         },
         ..ServerConfig::default()
     }
@@ -162,45 +164,14 @@ async fn an_oversized_control_body_is_a_json_error() {
     assert!(v["error"].as_str().is_some_and(|e| e.contains("4194304 bytes")), "{v}");
 }
 
-/// `modspec serve` with these arguments: the child (killed when dropped)
-/// and its stdout lines.
-struct Serve {
-    child: std::process::Child,
-    lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
-}
-
-impl Serve {
-    fn start(args: &[&str]) -> Serve {
-        use std::io::BufRead;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_modspec"))
-            .arg("serve")
-            .args(args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        Serve { child, lines }
-    }
-
-    fn line(&mut self) -> String {
-        self.lines.next().expect("a line").expect("utf-8")
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn get_status(url: &str) -> (u16, String) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
+        // reqwest's rustls backend needs the crypto provider installed first.
+        modspec::client::tls_provider();
         let r = reqwest::Client::builder()
             .no_proxy()
             .build()
@@ -247,4 +218,109 @@ fn serve_keeps_the_control_protocol_on_loopback_or_off() {
         .output()
         .unwrap();
     assert_eq!(clash.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_control_protocol_error_is_the_json_error() {
+    let t = start().await;
+    let json_error = |status: u16, ctype: &str, body: &str, want: u16, words: &str| {
+        assert_eq!(status, want, "{body}");
+        assert!(ctype.starts_with("application/json"), "{ctype}: {body}");
+        let v: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
+        assert!(v["error"].as_str().is_some_and(|e| e.contains(words)), "{v}");
+    };
+    // `%FF` decodes to no UTF-8 text, so it names no world: the
+    // protocol's 404, not axum's plain-text rejection.
+    for (method, path) in [
+        ("DELETE", "/worlds/%FF"),
+        ("GET", "/worlds/w-1/instances/%FF"),
+        ("POST", "/worlds/%FF/clock"),
+    ] {
+        let r = t
+            .http
+            .request(method.parse().unwrap(), t.control_url(path))
+            .header("content-type", "application/json")
+            .body(r#"{"advance_seconds":1}"#)
+            .send()
+            .await
+            .unwrap();
+        let (status, ctype) = (
+            r.status().as_u16(),
+            r.headers()["content-type"].to_str().unwrap().to_string(),
+        );
+        json_error(status, &ctype, &r.text().await.unwrap(), 404, "unknown world");
+    }
+    // World creation (and the clock) take JSON only, labelled as such.
+    let world = serde_json::to_vec(&sample_world()).unwrap();
+    for ctype in [Some("text/plain"), Some("application/x-www-form-urlencoded"), None] {
+        let mut rb = t.http.post(t.control_url("/worlds")).body(world.clone());
+        if let Some(c) = ctype {
+            rb = rb.header("content-type", c);
+        }
+        let r = rb.send().await.unwrap();
+        let (status, got) = (
+            r.status().as_u16(),
+            r.headers()["content-type"].to_str().unwrap().to_string(),
+        );
+        json_error(
+            status,
+            &got,
+            &r.text().await.unwrap(),
+            415,
+            "Content-Type: application/json",
+        );
+    }
+    for ctype in ["application/json; charset=utf-8", "Application/JSON"] {
+        let r = t
+            .http
+            .post(t.control_url("/worlds"))
+            .header("content-type", ctype)
+            .body(world.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201, "{ctype}");
+    }
+}
+
+#[test]
+fn the_server_log_has_no_colours_when_stderr_is_not_a_terminal() {
+    let mut s = Serve::start_opts(&["--listen", "127.0.0.1:0", "--mutant", "G1-put-accepted"], None, true);
+    let _ = s.addr();
+    std::thread::sleep(Duration::from_millis(300));
+    let log = s.log();
+    assert!(log.contains("serving with mutant"), "{log:?}");
+    assert!(!log.contains('\u{1b}'), "ANSI escapes in a piped log: {log:?}");
+}
+
+#[test]
+fn serve_limit_flags_are_range_checked() {
+    let serve = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(common::child::bin());
+        let out = cmd.arg("serve").args(args).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    for (args, words) in [
+        (&["--head-timeout", "0"][..], "0 is not in 1..=3600"),
+        (&["--max-head-bytes", "100"][..], "100 is not in 8192..="),
+        (&["--max-nonces", "0"][..], "0 is not in 1..="),
+        (&["--tls-cert", "cert.pem"][..], "--tls-key"),
+    ] {
+        let (code, err) = serve(args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains(words), "{args:?}: {err}");
+    }
+    // Under `ulimit -n 256`, at most 256 - 64 connections.
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 256 && exec \"$0\" serve --max-connections 500")
+        .arg(common::child::bin())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--max-connections 500 needs more file descriptors than this process may open (256 with `ulimit -n`, 64 kept free): at most 192"),
+        "{err}"
+    );
 }

@@ -241,6 +241,22 @@ async fn wrong_answers_are_failures_with_what_came_back() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_is_a_failure_that_shows_where_it_points_and_is_not_followed() {
+    // Followed, the redirect would reach the real reference server and
+    // every trial would pass: each must fail on the 307 instead.
+    let r = expect(
+        Api::Redirect,
+        Control::Real,
+        true,
+        ExitStatus::Failed,
+        &["307 redirect (Location: http://127.0.0.1:", "not followed"],
+    )
+    .await;
+    assert_eq!(r.out.summary.passed, 0, "a redirect was followed");
+    assert_eq!(r.out.summary.errors, 0, "{:?}", causes(&r));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_target_without_a_usable_control_protocol_cannot_run() {
     let r = expect(
         Api::Html502,

@@ -208,6 +208,8 @@ async fn soak_mixed_traffic_matches_the_oracle_replay() {
         .unwrap();
     let base: reqwest::Url = format!("http://{}/", server.local_addr().unwrap()).parse().unwrap();
     tokio::spawn(server.run(std::future::pending()));
+    // reqwest's rustls backend needs the crypto provider installed first.
+    modspec::client::tls_provider();
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let timeout = Duration::from_secs(10);
     let control = ControlClient::new(http.clone(), base.join("_conformance/v1").unwrap(), timeout);

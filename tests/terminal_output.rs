@@ -27,6 +27,7 @@ async fn hostile_target() -> SocketAddr {
         .unwrap();
     let real_url = format!("http://{}", real.local_addr().unwrap());
     tokio::spawn(real.run(std::future::pending()));
+    modspec::client::tls_provider();
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let calls = std::sync::Arc::new(AtomicUsize::new(0));
     let app = axum::Router::new().fallback(move |req: Request| {

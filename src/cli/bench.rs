@@ -4,7 +4,7 @@ use clap::Args;
 use std::process::ExitCode;
 
 use super::run::CasesArg;
-use super::{flags, runtime};
+use super::{TlsArgs, flags, runtime};
 
 #[derive(Args)]
 pub(crate) struct BenchArgs {
@@ -24,6 +24,8 @@ pub(crate) struct BenchArgs {
     suite_rounds: usize,
     #[command(flatten)]
     cases: CasesArg,
+    #[command(flatten)]
+    tls: TlsArgs,
 }
 
 pub(crate) fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
@@ -33,6 +35,7 @@ pub(crate) fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         target: args.target,
         suite_rounds: args.suite_rounds,
         cases: args.cases.library(),
+        tls: args.tls.options(),
     };
     let (report, suite) = runtime()?.block_on(modspec::bench::run(&opts))?;
     println!(

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::run::exit;
-use super::{flags, runtime};
+use super::{TlsArgs, flags, runtime};
 
 #[derive(Args)]
 pub(crate) struct FuzzArgs {
@@ -49,14 +49,17 @@ pub(crate) struct FuzzArgs {
     /// Re-send a finding (its scenario file) and show the target's answers.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["runs", "time"])]
     replay: Option<PathBuf>,
+    #[command(flatten)]
+    tls: TlsArgs,
 }
 
 pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     let mutant = args.mutant.as_deref().map(str::parse::<Mutant>).transpose()?;
     let timeout = Duration::from_secs_f64(args.timeout);
+    let tls = args.tls.clone().options();
     let rt = runtime()?;
     if let Some(file) = &args.replay {
-        let replay = modspec::fuzz::replay(file, args.target.as_ref(), args.control.as_ref(), mutant, timeout);
+        let replay = modspec::fuzz::replay(file, args.target.as_ref(), args.control.as_ref(), mutant, timeout, &tls);
         let results = rt.block_on(replay)?;
         print_results(&mut std::io::stdout().lock(), &results, true)?;
         for rec in results.iter().flat_map(|r| &r.recorded) {
@@ -83,6 +86,7 @@ pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     opts.max_findings = args.max_findings;
     opts.progress = true;
     opts.timeout = timeout;
+    opts.tls = tls;
     let report = rt.block_on(modspec::fuzz::fuzz(&opts))?;
     println!(
         "fuzz: target={} seed={} cases={} requests={} elapsed={:.2}s rate={:.0} req/s disagreeing_cases={} errors={} findings={}",

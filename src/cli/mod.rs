@@ -7,10 +7,12 @@ mod bench;
 mod cases;
 mod flags;
 mod fuzz;
+mod limits;
 mod rules;
 mod run;
 mod serve;
 mod suite;
+mod tls;
 
 pub(crate) use bench::*;
 pub(crate) use cases::*;
@@ -19,6 +21,7 @@ pub(crate) use rules::*;
 pub(crate) use run::*;
 pub(crate) use serve::*;
 pub(crate) use suite::*;
+pub(crate) use tls::*;
 
 /// The async runtime every subcommand that does I/O runs on.
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::{flags, runtime};
+use super::{TlsArgs, flags, runtime};
 
 #[derive(Args)]
 pub(crate) struct CasesArg {
@@ -84,6 +84,8 @@ pub(crate) struct RunArgs {
     /// refusals) are sent; the others are reported as skipped.
     #[arg(long)]
     allow_changes: bool,
+    #[command(flatten)]
+    tls: TlsArgs,
     /// Also list passing scenarios.
     #[arg(long, short)]
     verbose: bool,
@@ -135,6 +137,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     opts.timeout = Duration::from_secs_f64(args.timeout);
     opts.env_credentials = credentials(args.credentials_file.as_deref())?;
     opts.allow_changes = args.allow_changes;
+    opts.tls = args.tls.options();
     let mut output = runtime()?.block_on(modspec::commands::run(&opts));
     let mut stdout = std::io::stdout().lock();
     print_results(&mut stdout, &output.results, args.verbose)?;

@@ -1,12 +1,16 @@
-//! `modspec serve`: the reference server, with its listeners and graceful shutdown.
+//! `modspec serve`: the reference server, with its listeners, TLS, limits
+//! and graceful shutdown.
 
 use anyhow::Context;
 use clap::Args;
-use modspec::server::{Server, ServerConfig};
+use modspec::server::{Server, ServerConfig, TlsIdentity};
 use modspec::spec::{MUTANTS, Mutant};
+use std::io::IsTerminal;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::limits::LimitArgs;
 use super::runtime;
 
 #[derive(Args)]
@@ -30,6 +34,15 @@ pub(crate) struct ServeArgs {
     /// line), since the control protocol hands out credentials.
     #[arg(long, value_name = "ADDR")]
     control_listen: Option<SocketAddr>,
+    /// Serve HTTPS with this PEM certificate chain (leaf first), on the API
+    /// and the control listener alike; needs --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -44,16 +57,26 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(name) => Some(name.parse::<Mutant>()?),
         None => None,
     };
+    let (limits, conn) = args.limits.limits()?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsIdentity::from_pem_files(cert, key)?),
+        _ => None,
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "modspec=info".into()),
         )
         .with_writer(std::io::stderr)
+        // Colours only for a person watching, never into a log file or pipe.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let config = ServerConfig {
         auth: !args.no_auth,
         control: !args.no_control,
         mutant,
+        limits,
+        conn,
+        tls,
         ..ServerConfig::default()
     };
     // The control protocol hands out credentials and rewrites worlds: it
@@ -78,7 +101,11 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         // The first stdout line is the address, for scripts that start us on port 0.
         println!("{addr}");
         if let Some(control) = server.control_addr().transpose()? {
-            println!("control: http://{control}{}", modspec::server::CONTROL_PREFIX);
+            println!(
+                "control: {}://{control}{}",
+                server.scheme(),
+                modspec::server::CONTROL_PREFIX
+            );
         }
         if args.no_control {
             tracing::info!("serving the ECS API only (--no-control)");

@@ -13,7 +13,7 @@ use crate::spec::World;
 /// which is a harness error, never a conformance verdict.
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
-    #[error("control protocol at {url}{}: {}", if source.is_timeout() || source.is_connect() { " (target not answering)" } else { "" }, crate::util::error_chain(source))]
+    #[error("control protocol at {url}{}: {}", if source.is_timeout() || source.is_connect() { " (target not answering)" } else { "" }, super::transport_cause(source))]
     Transport { url: String, source: reqwest::Error },
     #[error("control protocol at {url} answered HTTP {status} (expected {want}): {body}")]
     Status {

@@ -36,12 +36,9 @@ impl Exchange {
 pub enum SendError {
     #[error("request to {url} timed out after {timeout:?} (target not answering)")]
     Timeout { url: String, timeout: Duration },
-    #[error(
-        "cannot connect to {url} (target not answering): {}",
-        crate::util::error_chain(source)
-    )]
+    #[error("cannot connect to {url} (target not answering): {}", super::transport_cause(source))]
     Connect { url: String, source: reqwest::Error },
-    #[error("transport error talking to {url}: {}", crate::util::error_chain(source))]
+    #[error("transport error talking to {url}: {}", super::transport_cause(source))]
     Transport { url: String, source: reqwest::Error },
     #[error(
         "the answer from {url} broke off after its head (HTTP {status}): {}",

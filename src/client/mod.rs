@@ -1,15 +1,18 @@
 //! The harness's HTTP clients: the signed ECS API client and the control
-//! protocol client. Used by the runner, the fuzzer and the benchmark; they
-//! never depend on the server.
+//! protocol client, over the one `reqwest::Client` that `http` builds (TLS
+//! trust, no redirects). Used by the runner, the fuzzer and the benchmark;
+//! they never depend on the server.
 
 mod control;
 mod ecs;
+mod http;
 mod prepare;
 mod secret;
 
-pub use control::{ControlClient, ControlError, WorldHandle};
+pub use control::{ControlClient, ControlError, WorldHandle, excerpt};
 pub use ecs::{
     BodyError, DEAD_TARGET_MARK, EcsClient, Exchange, MAX_RESPONSE_BYTES, SendError, host_header, read_capped,
 };
+pub use http::{HttpClientError, HttpOptions, TlsOptions, http_client, tls_problem, tls_provider, transport_cause};
 pub use prepare::{Damage, EcsRequest, Prepared, SignatureStyle, UNKNOWN_ACCESS_KEY, prepare};
 pub use secret::Secret;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Url;
 
-use crate::client::Secret;
+use crate::client::{Secret, TlsOptions};
 use crate::report::Summary;
 use crate::runner::{Connect, TargetInfo, TrialResult, connect, load_error_result, run_all, start_embedded};
 use crate::scenario::{Cases, Signature, Trial};
@@ -50,6 +50,8 @@ pub struct RunOptions {
     pub allow_changes: bool,
     /// DNS overrides (tests: a non-loopback name served on loopback).
     pub resolve: Vec<(String, SocketAddr)>,
+    /// Which TLS servers to trust (`--cacert`, `--insecure`).
+    pub tls: TlsOptions,
 }
 
 impl RunOptions {
@@ -69,6 +71,7 @@ impl RunOptions {
             env_credentials: None,
             allow_changes: false,
             resolve: Vec::new(),
+            tls: TlsOptions::default(),
         }
     }
 }
@@ -119,6 +122,7 @@ pub async fn run(opts: &RunOptions) -> RunOutput {
             env_credentials: opts.env_credentials.clone(),
             allow_changes: opts.allow_changes,
             resolve: opts.resolve.clone(),
+            tls: opts.tls.clone(),
         };
         match connect(&c).await {
             Ok((ctx, i)) => {

@@ -26,6 +26,7 @@ use super::generator::{Profile, generate};
 use super::judge::Disagreement;
 use super::rng::case_bytes;
 use super::shrink::{SHRINK_BUDGET, shrink};
+use crate::client::TlsOptions;
 use crate::runner::start_embedded;
 use crate::server::ServerConfig;
 use crate::spec::Mutant;
@@ -55,6 +56,8 @@ pub struct FuzzOptions {
     pub stop_at_first: bool,
     pub progress: bool,
     pub timeout: Duration,
+    /// Which TLS servers to trust (`--cacert`, `--insecure`).
+    pub tls: TlsOptions,
 }
 
 impl FuzzOptions {
@@ -74,6 +77,7 @@ impl FuzzOptions {
             stop_at_first: false,
             progress: false,
             timeout: Duration::from_secs(10),
+            tls: TlsOptions::default(),
         }
     }
 }
@@ -163,7 +167,7 @@ pub async fn fuzz(opts: &FuzzOptions) -> Result<FuzzReport, FuzzError> {
                 url
             }
         };
-        let (d, p) = Driver::connect(&url, opts.control.as_ref(), opts.timeout).await?;
+        let (d, p) = Driver::connect(&url, opts.control.as_ref(), opts.timeout, &opts.tls).await?;
         (d, p, url.to_string())
     };
     let runner = Runner {

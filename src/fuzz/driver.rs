@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::error::FuzzError;
 use super::generator::Profile;
-use crate::client::{ControlClient, EcsClient, EcsRequest, Exchange, Prepared, Secret, prepare};
+use crate::client::{ControlClient, EcsClient, EcsRequest, Exchange, Prepared, Secret, TlsOptions, prepare};
 use crate::runner::{Connect, connect};
 use crate::scenario::Capability;
 use crate::server::{RawRequest, Service, Store};
@@ -66,9 +66,11 @@ impl Driver {
         target: &Url,
         control: Option<&Url>,
         timeout: Duration,
+        tls: &TlsOptions,
     ) -> Result<(Driver, Profile), FuzzError> {
         let c = Connect {
             control: control.cloned(),
+            tls: tls.clone(),
             ..Connect::new(target.clone(), timeout)
         };
         let (ctx, info) = connect(&c).await?;

@@ -9,6 +9,7 @@ use reqwest::Url;
 
 use super::case::default_world;
 use super::error::FuzzError;
+use crate::client::TlsOptions;
 use crate::runner::{Connect, TrialResult, connect, run_trial, start_embedded};
 use crate::scenario::{load_text, read_case_file};
 use crate::server::ServerConfig;
@@ -22,6 +23,7 @@ pub async fn replay(
     control: Option<&Url>,
     mutant: Option<Mutant>,
     timeout: Duration,
+    tls: &TlsOptions,
 ) -> Result<Vec<TrialResult>, FuzzError> {
     if mutant.is_some() && target.is_some() {
         return Err(FuzzError::MutantWithTarget);
@@ -50,6 +52,7 @@ pub async fn replay(
     };
     let c = Connect {
         control: control.cloned(),
+        tls: tls.clone(),
         ..Connect::new(url, timeout)
     };
     let (ctx, info) = connect(&c).await?;

@@ -71,6 +71,19 @@ pub fn check_answer(
     strict: bool,
     out: &mut Findings,
 ) {
+    if (300..400).contains(&ex.status) {
+        // The harness never follows a redirect: the answer is the target's.
+        let to = ex
+            .header("location")
+            .map_or("no Location".to_string(), |l| format!("Location: {l}"));
+        out.miss(
+            label,
+            "answer",
+            describe(expect.rule),
+            format!("{} redirect ({to}), not followed", ex.status),
+        );
+        return;
+    }
     let ctype = ex.header("content-type").unwrap_or_default().to_string();
     let parsed = match parse_body(Some(&ctype), &ex.body) {
         Ok(p) => p,

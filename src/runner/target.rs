@@ -6,11 +6,14 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use reqwest::Url;
-use reqwest::header::CONTENT_TYPE;
+use reqwest::header::{CONTENT_TYPE, LOCATION};
 use serde::Deserialize;
 
 use super::exec::RunContext;
-use crate::client::{BodyError, ControlClient, EcsClient, MAX_RESPONSE_BYTES, Secret, host_header, read_capped};
+use crate::client::{
+    BodyError, ControlClient, EcsClient, HttpOptions, MAX_RESPONSE_BYTES, Secret, TlsOptions, excerpt, host_header,
+    http_client, read_capped, tls_problem, transport_cause,
+};
 use crate::scenario::{Capability, Signature};
 use crate::server::{CONTROL_PREFIX, CONTROL_PROTOCOL, Server, ServerConfig};
 
@@ -19,6 +22,8 @@ use crate::server::{CONTROL_PREFIX, CONTROL_PROTOCOL, Server, ServerConfig};
 pub enum TargetError {
     #[error("target {url} is unreachable: {cause}")]
     Unreachable { url: String, cause: String },
+    #[error("TLS with {url} failed: {cause}")]
+    Tls { url: String, cause: String },
     #[error("cannot start the embedded server: {0}")]
     Embedded(#[from] std::io::Error),
     #[error("invalid URL `{0}`")]
@@ -61,6 +66,8 @@ pub struct Connect {
     /// Host names resolved to these addresses instead of through DNS (for
     /// tests that need a non-loopback name served on loopback).
     pub resolve: Vec<(String, SocketAddr)>,
+    /// Which TLS servers to trust (`--cacert`, `--insecure`).
+    pub tls: TlsOptions,
 }
 
 impl Connect {
@@ -77,6 +84,15 @@ impl Connect {
             env_credentials: None,
             allow_changes: false,
             resolve: Vec::new(),
+            tls: TlsOptions::default(),
+        }
+    }
+
+    /// The options of the HTTP client this connection uses.
+    pub fn http_options(&self) -> HttpOptions {
+        HttpOptions {
+            resolve: self.resolve.clone(),
+            ..HttpOptions::new(self.tls.clone(), self.timeout)
         }
     }
 }
@@ -120,11 +136,7 @@ pub struct TargetInfo {
 
 /// Reads the target's capabilities and builds the run context.
 pub async fn connect(c: &Connect) -> Result<(RunContext, TargetInfo), TargetError> {
-    let mut builder = reqwest::Client::builder().no_proxy().connect_timeout(c.timeout);
-    for (name, addr) in &c.resolve {
-        builder = builder.resolve(name, *addr);
-    }
-    let http = builder.build().map_err(|e| TargetError::Client(e.to_string()))?;
+    let http = http_client(&c.http_options()).map_err(|e| TargetError::Client(e.to_string()))?;
     let control_url = match &c.control {
         Some(u) => u.clone(),
         None => c
@@ -134,12 +146,18 @@ pub async fn connect(c: &Connect) -> Result<(RunContext, TargetInfo), TargetErro
     };
     let caps_url = format!("{}/capabilities", control_url.as_str().trim_end_matches('/'));
     let mut info = TargetInfo::default();
-    let unreachable = |e: reqwest::Error| TargetError::Unreachable {
-        url: caps_url.clone(),
-        cause: if e.is_timeout() {
-            format!("no answer within {:?}", c.timeout)
-        } else {
-            crate::util::error_chain(&e)
+    let unreachable = |e: reqwest::Error| match tls_problem(&e) {
+        Some(_) => TargetError::Tls {
+            url: caps_url.clone(),
+            cause: transport_cause(&e),
+        },
+        None => TargetError::Unreachable {
+            url: caps_url.clone(),
+            cause: if e.is_timeout() {
+                format!("no answer within {:?}", c.timeout)
+            } else {
+                transport_cause(&e)
+            },
         },
     };
     let resp = http
@@ -149,12 +167,13 @@ pub async fn connect(c: &Connect) -> Result<(RunContext, TargetInfo), TargetErro
         .await
         .map_err(unreachable)?;
     let status = resp.status().as_u16();
-    let ctype = resp
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("no content type")
-        .to_string();
+    let header = |name| {
+        resp.headers()
+            .get(name)
+            .map(|v: &reqwest::header::HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    };
+    let ctype = header(CONTENT_TYPE).unwrap_or_else(|| "no content type".into());
+    let location = header(LOCATION);
     let body = match read_capped(resp, MAX_RESPONSE_BYTES).await {
         Ok(b) => Ok(b),
         Err(BodyError::Read(e)) => return Err(unreachable(e)),
@@ -181,8 +200,18 @@ pub async fn connect(c: &Connect) -> Result<(RunContext, TargetInfo), TargetErro
             ));
         }
         Ok(_) => {
+            let detail = match (&location, &body) {
+                (Some(to), _) if (300..400).contains(&status) => {
+                    format!(
+                        ": a redirect to `{}`, which the harness does not follow",
+                        excerpt(to.as_bytes())
+                    )
+                }
+                (_, Ok(b)) if !b.is_empty() => format!(": {}", excerpt(b)),
+                _ => String::new(),
+            };
             info.control_note = Some(format!(
-                "{caps_url} answered {status} ({ctype}) without a capabilities document"
+                "{caps_url} answered {status} ({ctype}) without a capabilities document{detail}"
             ))
         }
         Err(e) => info.control_note = Some(format!("{caps_url} answered {status}, but {e}")),

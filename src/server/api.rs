@@ -63,7 +63,9 @@ impl Service {
                 if w.nonce_used(nonce, now) && !self.is(Mutant::G10NonceUnchecked) {
                     return fail(RuleId::G10, format, None);
                 }
-                w.record_nonce(nonce, now);
+                if !w.record_nonce(nonce, now) {
+                    return nonce_store_full(w.nonce_store_full());
+                }
             }
         }
         if admitted.bad_format && !self.is(Mutant::G11FormatUnchecked) {
@@ -132,6 +134,21 @@ impl Service {
             w.state.apply(change);
         }
         Some(d)
+    }
+}
+
+/// The answer when G10 cannot remember one more nonce: outside the
+/// contract (behaviour.md 6: the rules table has no code for a server's
+/// capacity), so plain text and no `Code`, like the HTTP layer's limits.
+/// Refusing keeps G10 exact; forgetting old nonces would let replays in.
+fn nonce_store_full(why: String) -> Answer {
+    Answer {
+        status: 503,
+        content_type: "text/plain; charset=utf-8",
+        body: why,
+        retry_after_ms: None,
+        rule: RuleId::G10,
+        code: None,
     }
 }
 

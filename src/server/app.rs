@@ -1,24 +1,30 @@
 //! The HTTP shell: axum routes for the ECS API and the control protocol,
 //! request size limits, binding (one listener, or the control protocol on a
-//! listener of its own), a request log line, graceful shutdown.
+//! listener of its own, each plain or TLS), a request log line. The
+//! connections themselves (timeouts, the connection limit, graceful
+//! shutdown) are `conn`'s.
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::body::{Body, HttpBody};
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
 
+use super::activity::Registry;
 use super::api::Service;
+use super::body::{BodyGate, BodyRead, read_body};
+use super::conn::{Endpoint, accept_loop};
 use super::control;
 use super::gateway::RawRequest;
+use super::limits::ConnLimits;
 use super::store::{Limits, Store};
+use super::tls::TlsIdentity;
 use crate::spec::Mutant;
 
 /// What `modspec serve` and the embedded server are started with.
@@ -31,6 +37,10 @@ pub struct ServerConfig {
     /// One planted bug, for the suite's self-test.
     pub mutant: Option<Mutant>,
     pub limits: Limits,
+    /// Timeouts, the connection limit and the request-body budget.
+    pub conn: ConnLimits,
+    /// Serve HTTPS with this certificate (API and control listeners alike).
+    pub tls: Option<TlsIdentity>,
     /// Test hook: world secrets start with this text, so tests can search
     /// every output for a known secret. `None`: fully random secrets.
     pub secret_prefix: Option<String>,
@@ -43,42 +53,11 @@ impl Default for ServerConfig {
             control: true,
             mutant: None,
             limits: Limits::default(),
+            conn: ConnLimits::default(),
+            tls: None,
             secret_prefix: None,
         }
     }
-}
-
-/// Why a request body was not read.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) enum BodyRead {
-    TooLarge,
-    /// The client broke the body off (or sent a broken chunk).
-    Broken,
-}
-
-/// Reads a request body of at most `limit` bytes; a declared length over
-/// the limit fails before anything is read. Handlers read bodies this way,
-/// rather than through axum's `DefaultBodyLimit`, so an over-large body is
-/// answered in the server's own words instead of axum's.
-pub(super) async fn read_body(headers: &HeaderMap, mut body: Body, limit: usize) -> Result<Vec<u8>, BodyRead> {
-    let declared = headers
-        .get("content-length")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(BodyRead::TooLarge);
-    }
-    let mut out = Vec::new();
-    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
-        let Ok(data) = frame.map_err(|_| BodyRead::Broken)?.into_data() else {
-            continue;
-        };
-        if out.len() + data.len() > limit {
-            return Err(BodyRead::TooLarge);
-        }
-        out.extend_from_slice(&data);
-    }
-    Ok(out)
 }
 
 /// The shared state and the two halves of the application.
@@ -88,6 +67,13 @@ struct Parts {
     service: Arc<Service>,
 }
 
+/// What the ECS API handler works with.
+#[derive(Clone)]
+struct ApiState {
+    service: Arc<Service>,
+    bodies: Arc<BodyGate>,
+}
+
 fn parts(config: &ServerConfig, with_control: bool) -> Parts {
     let store = Arc::new(Store::new(config.limits, config.secret_prefix.clone()));
     let service = Arc::new(Service {
@@ -95,8 +81,14 @@ fn parts(config: &ServerConfig, with_control: bool) -> Parts {
         auth: config.auth,
         mutant: config.mutant,
     });
-    let api = Router::new().fallback(api).with_state(service.clone());
-    let control = with_control.then(|| Router::new().nest(control::PREFIX, control::routes(store, config.auth)));
+    // One budget for the bodies of both listeners.
+    let bodies = BodyGate::new(config.conn.body_budget_bytes, config.conn.body_timeout);
+    let api = Router::new().fallback(api).with_state(ApiState {
+        service: service.clone(),
+        bodies: bodies.clone(),
+    });
+    let control =
+        with_control.then(|| Router::new().nest(control::PREFIX, control::routes(store, config.auth, bodies)));
     Parts { api, control, service }
 }
 
@@ -120,25 +112,51 @@ fn too_large(status: StatusCode, what: String) -> Response {
     (status, [("content-type", "text/plain; charset=utf-8")], what).into_response()
 }
 
+/// The plain-text answer to a body that could not be read; the connection
+/// closes after it, since the rest of the body may still be on its way.
+fn body_refused(e: BodyRead, svc: &ApiState) -> Response {
+    let conn = &svc.bodies;
+    let max = svc.service.store.limits().max_body_bytes;
+    let (status, what) = match e {
+        BodyRead::TooLarge => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body larger than {max} bytes"),
+        ),
+        BodyRead::Broken => (StatusCode::BAD_REQUEST, "broken request body".to_string()),
+        BodyRead::TimedOut => (
+            StatusCode::REQUEST_TIMEOUT,
+            format!("request body not received within {} s", conn.timeout.as_secs_f64()),
+        ),
+        BodyRead::OverBudget => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "the server is buffering {} bytes of request bodies, its limit: retry later",
+                conn.budget()
+            ),
+        ),
+    };
+    let mut r = too_large(status, what);
+    r.headers_mut().insert("connection", HeaderValue::from_static("close"));
+    r
+}
+
 /// Counts `name=value` pairs without allocating, so a request with a
 /// million parameters is refused before it is parsed.
 fn count_params(encoded: &[u8]) -> usize {
     encoded.split(|b| *b == b'&').filter(|p| !p.is_empty()).count()
 }
 
-async fn api(State(svc): State<Arc<Service>>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+async fn api(State(st): State<ApiState>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
     let started = Instant::now();
+    let svc = &st.service;
     let limits = *svc.store.limits();
-    let body = match read_body(&headers, body, limits.max_body_bytes).await {
+    // Held to the end: the body stays charged against the budget while the
+    // request is handled.
+    let mut buffered = match read_body(&st.bodies, &headers, body, limits.max_body_bytes).await {
         Ok(b) => b,
-        Err(BodyRead::TooLarge) => {
-            return too_large(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("request body larger than {} bytes", limits.max_body_bytes),
-            );
-        }
-        Err(BodyRead::Broken) => return (StatusCode::BAD_REQUEST, "broken request body").into_response(),
+        Err(e) => return body_refused(e, &st),
     };
+    let body = std::mem::take(&mut buffered.bytes);
     let query_params = count_params(uri.query().unwrap_or_default().as_bytes());
     let form = headers
         .get("content-type")
@@ -216,6 +234,8 @@ pub struct Server {
     app: Router,
     /// The control protocol on a listener of its own, if split off.
     control: Option<(TcpListener, Router)>,
+    tls: Option<TlsIdentity>,
+    conn: ConnLimits,
     pub service: Arc<Service>,
 }
 
@@ -229,6 +249,8 @@ impl Server {
             listener,
             app,
             control: None,
+            tls: config.tls.clone(),
+            conn: config.conn,
             service,
         })
     }
@@ -245,6 +267,8 @@ impl Server {
             listener,
             app: p.api,
             control: Some((control_listener, control_app)),
+            tls: config.tls.clone(),
+            conn: config.conn,
             service: p.service,
         })
     }
@@ -259,24 +283,39 @@ impl Server {
         self.control.as_ref().map(|(l, _)| l.local_addr())
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    /// `https` with a TLS identity, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
+    }
+
+    /// Serves until `shutdown` resolves, then lets every connection finish
+    /// its request in flight (idle ones close at once) and returns when all
+    /// are closed. Both listeners share one connection limit.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let (tx, rx) = tokio::sync::watch::channel(false);
-        tokio::spawn(async move {
-            shutdown.await;
-            let _ = tx.send(true);
-        });
-        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|s| *s).await;
-        };
-        let api = axum::serve(self.listener, self.app).with_graceful_shutdown(stopped(rx.clone()));
-        match self.control {
-            None => api.await,
-            Some((listener, app)) => {
-                let control = axum::serve(listener, app).with_graceful_shutdown(stopped(rx));
-                let (a, c) = tokio::join!(api, control);
-                a.and(c)
-            }
+        let registry = Registry::new(self.conn.max_connections);
+        let mut endpoints = vec![Endpoint {
+            listener: self.listener,
+            app: self.app,
+            tls: self.tls.clone(),
+        }];
+        if let Some((listener, app)) = self.control {
+            endpoints.push(Endpoint {
+                listener,
+                app,
+                tls: self.tls,
+            });
         }
+        let loops: Vec<_> = endpoints
+            .into_iter()
+            .map(|ep| tokio::spawn(accept_loop(ep, registry.clone(), self.conn, rx.clone())))
+            .collect();
+        shutdown.await;
+        let _ = tx.send(true);
+        for l in loops {
+            let _ = l.await;
+        }
+        registry.drained().await;
+        Ok(())
     }
 }

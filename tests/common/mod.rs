@@ -9,6 +9,8 @@
 
 #![allow(dead_code)]
 
+pub mod child;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -82,6 +84,17 @@ pub async fn start_with(mut config: ServerConfig) -> Target {
     tokio::spawn(server.run(async move {
         let _ = stopped.await;
     }));
+    Target {
+        _stop: stop,
+        ..attach(addr)
+    }
+}
+
+/// A `Target` for a server that is already running at `addr` (a child
+/// `modspec serve`).
+pub fn attach(addr: SocketAddr) -> Target {
+    // reqwest's rustls backend needs the crypto provider installed first.
+    modspec::client::tls_provider();
     let http = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(10))
@@ -98,7 +111,7 @@ pub async fn start_with(mut config: ServerConfig) -> Target {
         base,
         http,
         control,
-        _stop: stop,
+        _stop: oneshot::channel().0,
     }
 }
 

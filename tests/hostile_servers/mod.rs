@@ -33,6 +33,9 @@ pub enum Api {
     JsonWithoutCode,
     /// 200 with this JSON body to every request.
     Ok200(&'static str),
+    /// 307 to the same path and query on the real reference server (on
+    /// another port), which would answer correctly if the harness followed.
+    Redirect,
 }
 
 /// How the control protocol behaves.
@@ -66,6 +69,8 @@ pub async fn start(api: Api, control: Control) -> Hostile {
         .expect("bind the real server");
     let real_url = format!("http://{}", real.local_addr().unwrap());
     tokio::spawn(real.run(std::future::pending()));
+    // reqwest's rustls backend needs the crypto provider installed first.
+    modspec::client::tls_provider();
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
@@ -166,6 +171,14 @@ async fn serve(mut s: TcpStream, api: Api, control: Control, real: &str, http: &
             _ => return proxy(&mut s, req, real, http).await,
         }
     }
+    if let Api::Redirect = api {
+        let to = format!("{real}{}", req.target);
+        let head = format!(
+            "HTTP/1.1 307 Temporary Redirect\r\nlocation: {to}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        );
+        let _ = s.write_all(head.as_bytes()).await;
+        return;
+    }
     misbehave(&mut s, api).await;
 }
 
@@ -233,5 +246,6 @@ async fn misbehave(s: &mut TcpStream, api: Api) {
             answer(s, "400 Bad Request", "application/json;charset=utf-8", body).await;
         }
         Api::Ok200(body) => answer(s, "200 OK", "application/json;charset=utf-8", body.as_bytes()).await,
+        Api::Redirect => {}
     }
 }

@@ -38,7 +38,12 @@ fn live() -> Result<&'static Live, String> {
             }
         };
         let (driver, profile) = rt
-            .block_on(Driver::connect(&url, None, Duration::from_secs(10)))
+            .block_on(Driver::connect(
+                &url,
+                None,
+                Duration::from_secs(10),
+                &Default::default(),
+            ))
             .map_err(|e| e.to_string())?;
         let runner = Runner {
             driver,
