@@ -72,6 +72,11 @@ pub(crate) struct RunArgs {
     /// Embedded server only: plant this mutant (see `modspec serve --mutant list`).
     #[arg(long)]
     mutant: Option<String>,
+    /// Embedded server only: its variation mode (`modspec serve --vary`),
+    /// which varies what the contract leaves free; every trial must still
+    /// pass, or a check demands more than the contract.
+    #[arg(long, value_name = "SEED", conflicts_with = "target")]
+    vary: Option<u64>,
     /// Read `access_key_id` and `access_key_secret` for live scenarios from
     /// this file (`name = value` lines or JSON) instead of the environment.
     /// Secrets are never taken from the command line.
@@ -122,6 +127,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     opts.target = args.target;
     opts.control = args.control;
     opts.mutant = mutant;
+    opts.vary = args.vary;
     opts.selection = Selection {
         filters: args.filter,
         tags: args.tag,

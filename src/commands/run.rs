@@ -39,6 +39,8 @@ pub struct RunOptions {
     pub control: Option<Url>,
     /// For the embedded server only: plant this bug.
     pub mutant: Option<Mutant>,
+    /// For the embedded server only: its variation seed.
+    pub vary: Option<u64>,
     pub selection: Selection,
     pub strict: bool,
     pub signature: Signature,
@@ -63,6 +65,7 @@ impl RunOptions {
             target: None,
             control: None,
             mutant: None,
+            vary: None,
             selection: Selection::default(),
             strict: false,
             signature: Signature::V3,
@@ -100,6 +103,7 @@ pub async fn run(opts: &RunOptions) -> RunOutput {
         None => {
             let config = ServerConfig {
                 mutant: opts.mutant,
+                vary: opts.vary,
                 ..ServerConfig::default()
             };
             match start_embedded(&config).await {

@@ -20,6 +20,7 @@ mod nonces;
 mod respond;
 mod store;
 mod tls;
+mod vary;
 
 pub use api::Service;
 pub use app::{Server, ServerConfig, router};
