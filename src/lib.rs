@@ -21,7 +21,12 @@
 //!   ([`scenario::Cases`], [`scenario::load_folders`]), read without trusting
 //!   the folder (regular files, size and nesting limits), with injective
 //!   snapshot names ([`scenario::snapshot_name`]).
-//! - [`runner`]: runs trials against a target and checks the answers.
+//! - [`verdict`]: the verdict engine, the one place an exchange (an answer
+//!   and the states read after it) is judged, for the runner and the fuzzer
+//!   alike; its table of checks says which are contract and which
+//!   informative (`--strict`).
+//! - [`runner`]: runs trials against a target and judges them through
+//!   [`verdict`].
 //! - [`report`], [`commands`], [`snapshots`]: presentation and the library
 //!   side of the subcommands; [`fuzz`] and [`bench`](mod@bench); [`util`]
 //!   (`terminal_safe` for every human-readable output).
@@ -49,6 +54,7 @@ pub mod scenario;
 pub mod server;
 pub mod snapshots;
 pub mod spec;
+pub mod verdict;
 pub mod wire;
 
 pub mod util;

@@ -21,6 +21,9 @@ use super::error::WireError;
 pub const JSON_CONTENT_TYPE: &str = "application/json;charset=utf-8";
 /// `Content-Type` of an XML answer, byte for byte what the SDKs expect.
 pub const XML_CONTENT_TYPE: &str = "text/xml;charset=utf-8";
+/// The declaration every XML answer starts with (behaviour.md 2.2), as
+/// `write_xml` writes it.
+pub const XML_PROLOG: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 
 /// The two body formats of the RPC protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
