@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
-use super::check::{Findings, States, check_answer, check_states, expected_states};
+use super::check::{Findings, States, check_answer, check_states};
 use super::outcome::{Outcome, Recorded, TrialResult};
 use super::redact::redact_body;
 use super::safety::trial_risk;
@@ -183,8 +183,7 @@ async fn run_steps(
                     check_answer(&label, &ctx.host, expect, &req, &ex, ctx.strict, &mut findings);
                     if ctx.control.is_some() {
                         let after = states(ctx, worlds.get(&name), seed).await?;
-                        let want = expected_states(expect, &req, &before, now);
-                        check_states(&label, expect, &req, &want, &after, &mut findings);
+                        check_states(&label, expect, &req, &before, &after, now, &mut findings);
                         known.insert(name.clone(), after);
                     }
                     for m in &mut findings.mismatches[first..] {

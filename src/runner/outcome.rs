@@ -7,20 +7,37 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::spec::RuleId;
+use crate::verdict::Check;
 
-/// One way the target's answer differed from the expectation.
+/// One way the target's answer differed from the expectation: a finding
+/// of the verdict engine, placed in its step.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Mismatch {
     /// The step's label (`step 2`, or its name).
     pub step: String,
-    /// What was compared (`answer`, `format`, `state`...).
-    pub what: String,
+    /// The check that failed (the verdict engine's table).
+    pub check: Check,
+    /// Which part, where the check is about one (`i-1.instance_type`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
     pub expected: String,
     pub got: String,
     /// The rule the step expected, when the mismatch is about one step's
     /// expectation (reports name it with its summary).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<RuleId>,
+}
+
+impl Mismatch {
+    /// `step 1: host-id: expected …, got …` (`state of i-1.field` for a
+    /// part).
+    pub fn line(&self) -> String {
+        let what = match &self.at {
+            Some(at) => format!("{} of {at}", self.check),
+            None => self.check.to_string(),
+        };
+        format!("{}: {what}: expected {}, got {}", self.step, self.expected, self.got)
+    }
 }
 
 /// The verdict on one trial.
@@ -79,11 +96,7 @@ impl TrialResult {
     pub fn details(&self) -> String {
         match &self.outcome {
             Outcome::Pass => String::new(),
-            Outcome::Fail { mismatches } => mismatches
-                .iter()
-                .map(|m| format!("{}: {}: expected {}, got {}", m.step, m.what, m.expected, m.got))
-                .collect::<Vec<_>>()
-                .join("\n"),
+            Outcome::Fail { mismatches } => mismatches.iter().map(Mismatch::line).collect::<Vec<_>>().join("\n"),
             Outcome::Error { cause } => cause.clone(),
             Outcome::Skipped { reason } => reason.clone(),
         }

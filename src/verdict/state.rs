@@ -69,7 +69,7 @@ pub fn change_of(rule: RuleId, req: &ModifyRequest, now: i64) -> Option<Change> 
 /// missing.
 pub fn judge_instance(id: &str, want: &InstanceState, got: Option<&Value>) -> Vec<Finding> {
     let Some(doc) = got else {
-        return vec![Finding::new(Check::State, format!("instance {id}"), "no such instance").at(id)];
+        return vec![Finding::new(Check::State, "the instance", "no such instance").at(id)];
     };
     let got = match parse_instance(doc) {
         Ok(g) => g,
@@ -84,7 +84,7 @@ pub fn judge_instance(id: &str, want: &InstanceState, got: Option<&Value>) -> Ve
         .filter(|(field, wv)| g.get(*field) != Some(*wv))
         .map(|(field, wv)| {
             let gv = g.get(field).cloned().unwrap_or(Value::Null);
-            Finding::new(Check::State, format!("{field}={wv}"), format!("{field}={gv}")).at(&format!("{id}.{field}"))
+            Finding::new(Check::State, wv.to_string(), gv.to_string()).at(&format!("{id}.{field}"))
         })
         .collect()
 }
