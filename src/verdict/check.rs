@@ -115,6 +115,16 @@ mod tests {
     }
 
     #[test]
+    fn the_case_documentation_prints_this_table() {
+        let readme = include_str!("../../cases/README.md");
+        assert!(
+            readme.contains(&markdown_table()),
+            "cases/README.md \"Checks\" differs from the table:\n{}",
+            markdown_table()
+        );
+    }
+
+    #[test]
     fn only_message_text_is_informative() {
         let informative: Vec<_> = CHECKS
             .iter()
