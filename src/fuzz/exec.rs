@@ -61,7 +61,7 @@ impl Runner {
                 CaseStep::Request(r) => {
                     let Some(expected) = want.get(i).copied() else { break };
                     let (prepared, exchange) = self.driver.send(session, &r.to_ecs()).await?;
-                    run.disagreement = judge(i, &expected, &exchange);
+                    run.disagreement = judge(i, &expected, self.driver.host(), &exchange);
                     run.sent.push(Sent {
                         prepared,
                         exchange,
@@ -87,9 +87,8 @@ impl Runner {
                 let Some(state) = model.state.instance(id) else {
                     continue;
                 };
-                let want = serde_json::to_value(state).unwrap_or_default();
                 let got = self.driver.instance(session, id).await?;
-                if let Some(d) = judge_state(id, rule, &want, got.as_ref()) {
+                if let Some(d) = judge_state(id, rule, state, got.as_ref()) {
                     run.disagreement = Some(d);
                     break;
                 }
