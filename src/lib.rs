@@ -5,6 +5,8 @@
 //!
 //! The arrows point down only; see ARCHITECTURE.md for the invariants.
 //!
+//! - [`protocol`]: the protocol's facts said once (action, version,
+//!   common parameters, windows, content types); depends on nothing.
 //! - [`spec`]: the executable specification (World document, rules table,
 //!   the `decide` oracle, mutants). Pure: no I/O.
 //! - [`wire`]: the RPC protocol: parameters, V1/V3 signatures, response
@@ -48,6 +50,7 @@ pub mod bench;
 pub mod client;
 pub mod commands;
 pub mod fuzz;
+pub mod protocol;
 pub mod report;
 pub mod runner;
 pub mod scenario;

@@ -7,13 +7,11 @@ use std::time::Instant;
 use super::check::{Findings, States, check_answer, check_states};
 use super::outcome::{Outcome, Recorded, TrialResult};
 use super::redact::redact_body;
+use super::request::build_request;
 use super::safety::trial_risk;
-use crate::client::{
-    ControlClient, DEAD_TARGET_MARK, EcsClient, EcsRequest, Exchange, Secret, SignatureStyle, WorldHandle, prepare,
-};
-use crate::scenario::{Capability, Placement, RequestSpec, Signature, Trial, TrialStep};
+use crate::client::{ControlClient, DEAD_TARGET_MARK, EcsClient, Exchange, Secret, WorldHandle, prepare};
+use crate::scenario::{Capability, Signature, Trial, TrialStep};
 use crate::spec::World;
-use crate::wire::ParamList;
 
 /// Everything a trial run needs to know about the target and the run.
 #[derive(Clone, Debug)]
@@ -39,7 +37,7 @@ pub struct RunContext {
 pub const WITHHELD: &str = "withheld";
 
 /// The header that ties a request to its scenario in the target's logs.
-pub const SCENARIO_HEADER: &str = "x-modspec-scenario";
+pub use crate::protocol::SCENARIO_HEADER;
 
 /// Why a trial cannot run here, if it cannot.
 pub fn skip_reason(ctx: &RunContext, trial: &Trial) -> Option<String> {
@@ -194,27 +192,6 @@ async fn run_steps(
         }
     }
     Ok(findings)
-}
-
-/// The request as the scenario describes it, with the run's defaults.
-pub fn build_request(spec: &RequestSpec, default: Signature) -> EcsRequest {
-    let style = match spec.signature_style().unwrap_or(default) {
-        Signature::V1 => SignatureStyle::V1,
-        Signature::V3 => SignatureStyle::V3,
-    };
-    let mut params: ParamList = spec.params.iter().map(|(k, v)| (k.clone(), v.to_text())).collect();
-    for (k, v) in &spec.pairs {
-        params.push(k.clone(), v.clone());
-    }
-    let mut req = EcsRequest::modify(style, params);
-    req.query_params = spec.query.iter().map(|(k, v)| (k.clone(), v.to_text())).collect();
-    if let Some(m) = &spec.method {
-        req.method.clone_from(m);
-    }
-    req.format.clone_from(&spec.format);
-    req.form_body = spec.placement != Some(Placement::Query);
-    req.damage = spec.protocol.clone().unwrap_or_default();
-    req
 }
 
 /// Reads every seeded instance of a world (empty without control).

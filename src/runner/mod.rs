@@ -6,14 +6,16 @@ mod check;
 mod exec;
 mod outcome;
 mod redact;
+mod request;
 mod safety;
 mod suite;
 mod target;
 
 pub use check::expected_format;
-pub use exec::{RunContext, SCENARIO_HEADER, WITHHELD, build_request, run_trial, skip_reason};
+pub use exec::{RunContext, SCENARIO_HEADER, WITHHELD, run_trial, skip_reason};
 pub use outcome::{Mismatch, Outcome, Recorded, TrialResult};
 pub use redact::redact_body;
+pub use request::build_request;
 pub use safety::change_risk;
 pub use suite::{load_error_result, run_all};
 pub use target::{

@@ -11,24 +11,7 @@ use super::store::{Store, WorldSlot};
 use crate::spec::{Mutant, RuleId};
 use crate::wire::{Format, ParamList, sign_v1, sign_v3};
 
-/// The action this server serves and the API version it speaks.
-pub const ACTION: &str = "ModifyInstanceSpec";
-pub const VERSION: &str = "2014-05-26";
-
-/// The V1 common parameters that must be present and non-empty (G2).
-const V1_REQUIRED: [&str; 8] = [
-    "Signature",
-    "Action",
-    "Version",
-    "AccessKeyId",
-    "SignatureMethod",
-    "SignatureVersion",
-    "SignatureNonce",
-    "Timestamp",
-];
-
-/// How far a signed timestamp may be from the wall clock (G7).
-pub const TIMESTAMP_WINDOW_SECONDS: i64 = 15 * 60;
+use crate::protocol::{ACTION, TIMESTAMP_WINDOW_SECONDS, V1_REQUIRED, V3_REQUIRED, VERSION};
 
 /// A request as it came off the socket, before any interpretation.
 #[derive(Clone, Debug, Default)]
@@ -211,15 +194,10 @@ pub fn admit(store: &Store, auth: bool, mutant: Option<Mutant>, req: &RawRequest
 
 /// G2 for V3: the five `x-acs-*` headers are present and, with `host`, signed.
 fn v3_complete(req: &RawRequest, a: &sign_v3::Authorization, host_optional: bool) -> bool {
-    const REQUIRED: [&str; 5] = [
-        "x-acs-action",
-        "x-acs-version",
-        "x-acs-date",
-        "x-acs-signature-nonce",
-        "x-acs-content-sha256",
-    ];
     let signed = |h: &str| a.signed_headers.iter().any(|s| s.eq_ignore_ascii_case(h));
-    REQUIRED.iter().all(|h| req.nonempty_header(h).is_some() && signed(h))
+    V3_REQUIRED
+        .iter()
+        .all(|h| req.nonempty_header(h).is_some() && signed(h))
         && (host_optional || (req.header("host").is_some() && signed("host")))
 }
 
