@@ -54,6 +54,10 @@ pub const XML_CONTENT_TYPE: &str = "text/xml;charset=utf-8";
 /// The declaration every XML answer starts with (behaviour.md 2.2).
 pub const XML_PROLOG: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 
+/// The optional control-protocol capability of `GET …/worlds/{id}`: every
+/// instance's state in one answer (control-protocol.md, "Additions").
+pub const WORLD_STATE_CAPABILITY: &str = "world-state";
+
 /// The header every harness request carries: the scenario's id, so a
 /// target's logs can be tied to scenarios.
 pub const SCENARIO_HEADER: &str = "x-modspec-scenario";

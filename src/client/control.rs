@@ -1,5 +1,6 @@
 //! Client of the test-control protocol v1 (control-protocol.md).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use reqwest::Url;
@@ -161,6 +162,31 @@ impl ControlClient {
             Err(ControlError::Status { status: 404, .. }) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// `GET /worlds/{id}` (capability `world-state`): every instance's state
+    /// by id, in one call; `None` for an unknown world.
+    pub async fn world_states(
+        &self,
+        world_id: &str,
+    ) -> Result<Option<BTreeMap<String, serde_json::Value>>, ControlError> {
+        #[derive(Deserialize)]
+        struct Doc {
+            instances: Vec<serde_json::Value>,
+        }
+        let url = self.url(&format!("/worlds/{world_id}"));
+        let body = match self.call(self.http.get(&url), &url, 200).await {
+            Ok(body) => body,
+            Err(ControlError::Status { status: 404, .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let doc: Doc = Self::parse(&url, &body)?;
+        let states = doc
+            .instances
+            .into_iter()
+            .filter_map(|i| Some((i.get("instance_id")?.as_str()?.to_string(), i)))
+            .collect();
+        Ok(Some(states))
     }
 
     /// `POST /worlds/{id}/clock`; returns the world's new time.

@@ -30,6 +30,9 @@ pub struct RunContext {
     /// The target may be a real cloud: send only requests that cannot
     /// change an instance (see [`super::change_risk`]).
     pub guard_changes: bool,
+    /// The target claims `world-state`: one read per world answers every
+    /// instance's state (else one read per instance).
+    pub world_state: bool,
 }
 
 /// The opening word of the skip reason of a trial kept from a target that
@@ -200,6 +203,18 @@ async fn states(ctx: &RunContext, world: Option<&WorldHandle>, seed: Option<&Wor
     let (Some(control), Some(h), Some(seed)) = (&ctx.control, world, seed) else {
         return Ok(out);
     };
+    if ctx.world_state {
+        let mut all = control
+            .world_states(&h.world_id)
+            .await
+            .map_err(|e| format!("cannot read the world's state: {e}"))?
+            .ok_or("the world is gone: its state read answered 404")?;
+        for inst in &seed.instances {
+            let state = all.remove(&inst.instance_id).unwrap_or(serde_json::Value::Null);
+            out.insert(inst.instance_id.clone(), state);
+        }
+        return Ok(out);
+    }
     for inst in &seed.instances {
         let id = &inst.instance_id;
         let state = control
