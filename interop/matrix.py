@@ -44,6 +44,25 @@ NODE = os.environ.get("NODE", "node")
 CLIENT_RENAMES = {("python aliyun-python-sdk-core", "SignatureDoesNotMatch"): "InvalidAccessKeySecret"}
 
 
+def wire_mismatch(rec: dict) -> str | None:
+    """The group's label must be what the client really sent (the drivers record it)."""
+    w, style, fmt = rec["outcome"].get("wire"), rec["style"], rec["format"]
+    if w is None:
+        return None   # nothing sent: judged by the outcome (not-sent / transport)
+    problems = []
+    if style.startswith("V3") and not (w["v3"] and w["signature_in"] is None):
+        problems.append("not an ACS3-HMAC-SHA256 request")
+    if style.startswith("V1") and (w["v3"] or w["signature_in"] is None):
+        problems.append("not a V1 request (no Signature parameter)")
+    for method in ("GET", "POST"):
+        if method in style.split() and w["method"] != method:
+            problems.append(f"method {w['method']}")
+    sent_format = (w["format"] or "").upper()
+    if sent_format != fmt and not (fmt == "JSON" and sent_format == ""):
+        problems.append(f"Format={w['format']!r}")
+    return f"client sent {w}: {'; '.join(problems)}" if problems else None
+
+
 def judge(rec: dict) -> tuple[str, str]:
     """One driver line -> (pass | fail | limit, why)."""
     check, out, fmt = CHECKS.get(rec["check"]), rec["outcome"], rec["format"]
@@ -52,6 +71,9 @@ def judge(rec: dict) -> tuple[str, str]:
         return "fail", f"{out.get('detail', rec['check'])}"   # driver setup failure
     if kind == "not-sent":
         return "limit", f"client does not send it: {out.get('detail')}"
+    mismatch = wire_mismatch(rec)
+    if mismatch:
+        return "fail", mismatch
     if kind == "parse-error":
         want = 200 if check.get("success") else check["status"]
         if fmt != "XML":

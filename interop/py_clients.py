@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import sys
+import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -37,7 +38,9 @@ from alibabacloud_tea_openapi.utils import Utils as OpenApiUtils  # noqa: E402
 from alibabacloud_tea_openapi import utils_models as open_api_models  # noqa: E402
 from darabonba.runtime import ExtendsParameters, RuntimeOptions  # noqa: E402
 from darabonba.utils.xml import XML as DaraXML  # noqa: E402
+import requests  # noqa: E402
 from aliyunsdkcore.client import AcsClient  # noqa: E402
+from aliyunsdkcore.vendored.requests import Session as VendoredSession  # noqa: E402
 from aliyunsdkcore.acs_exception.exceptions import ClientException as CoreClientException  # noqa: E402
 from aliyunsdkcore.acs_exception.exceptions import ServerException as CoreServerException  # noqa: E402
 from aliyunsdkcore.utils import parameter_helper as core_params  # noqa: E402
@@ -82,6 +85,43 @@ def tea_outcome(e: Exception) -> dict:
 def request_id_from_xml(text: str):
     root = ET.fromstring(text)
     return root.findtext("RequestId") if root.tag == "ModifyInstanceSpecResponse" else None
+
+
+# --------------------------------------------------------------------------
+# what the client put on the wire, so matrix.py can confirm that a group's
+# style (V3 / V1, GET / POST) and Format are what the client really sent.
+# tea-openapi (darabonba) sends through requests.Session, aliyunsdkcore
+# through its vendored copy; the hook only records the prepared request.
+
+class Wire:
+    last = None
+
+
+def _record_sends(session_cls) -> None:
+    original = session_cls.send
+
+    def send(self, prepared, **kwargs):
+        Wire.last = prepared
+        return original(self, prepared, **kwargs)
+
+    session_cls.send = send
+
+
+_record_sends(requests.Session)
+_record_sends(VendoredSession)
+
+
+def wire_summary():
+    p = Wire.last
+    if p is None:
+        return None
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(p.url).query, keep_blank_values=True))
+    body = p.body.decode() if isinstance(p.body, bytes) else (p.body or "")
+    form = (dict(urllib.parse.parse_qsl(body, keep_blank_values=True))
+            if p.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded") else {})
+    signature_in = "query" if "Signature" in query else ("body" if "Signature" in form else None)
+    return {"method": p.method, "v3": p.headers.get("Authorization", "").startswith("ACS3-HMAC-SHA256 "),
+            "signature_in": signature_in, "format": query.get("Format", form.get("Format"))}
 
 
 # --------------------------------------------------------------------------
@@ -236,11 +276,13 @@ def run_group(name: str, group, call, index: int) -> None:
             creds["ak"] = "LTAIunknownAccessKey"
         elif check.get("credentials") == "wrong-secret":
             creds["sk"] += "x"
+        Wire.last = None
         try:
             with skewed_clock(check.get("clock_skew_seconds", 0)):
                 outcome = call(group, creds, params)
         except Exception as e:  # a bug of this driver or an unexpected client failure: reported, not hidden
             outcome = {"kind": "transport", "detail": f"{type(e).__name__}: {e}"[:300]}
+        outcome["wire"] = wire_summary()
         if check.get("state") and outcome["kind"] == "response":
             s, inst = control("GET", f"/worlds/{w['world_id']}/instances/{check['state']['instance_id']}")
             outcome["state"] = inst if s == 200 else {"error": s}

@@ -11,7 +11,7 @@
 
 const fs = require('fs');
 const path = require('path');
-const { withSkewedClock, normalizeParams } = require('./support');
+const { withSkewedClock, normalizeParams, wireSummary, resetWire } = require('./support');
 
 const EcsClient = require('@alicloud/ecs20140526').default;
 const { ModifyInstanceSpecRequest } = require('@alicloud/ecs20140526');
@@ -181,12 +181,14 @@ async function runGroup(client, group, index) {
     if (check.credentials === 'unknown-key') creds.ak = 'LTAIunknownAccessKey';
     if (check.credentials === 'wrong-secret') creds.sk = `${w.access_key_secret}x`;
     let outcome;
+    resetWire();
     try {
       const send = () => client.call(group, creds, params);
       outcome = check.clock_skew_seconds ? await withSkewedClock(check.clock_skew_seconds * 1000, send) : await send();
     } catch (e) {
       outcome = fromError(e);
     }
+    outcome.wire = wireSummary();
     if (check.state && outcome.kind === 'response') {
       const [s, inst] = await control('GET', `/worlds/${w.world_id}/instances/${check.state.instance_id}`);
       outcome.state = s === 200 ? inst : { error: s };

@@ -30,3 +30,53 @@ function normalizeParams(params) {
 }
 
 module.exports = { withSkewedClock, normalizeParams };
+
+// ---------------------------------------------------------------------------
+// What the client put on the wire, so matrix.py can confirm that a group's
+// style (V3 / V1, GET / POST) and Format are what the client really sent.
+// Every client here sends through Node's http.request (the control calls go
+// through fetch, which does not); the hook only records.
+const http = require('http');
+
+const wire = { last: null };
+const originalRequest = http.request;
+http.request = function recordingRequest(...args) {
+  const req = originalRequest.apply(this, args);
+  const rec = { method: req.method, path: req.path, headers: {}, body: '' };
+  const { write, end } = req;
+  req.write = function (chunk, ...rest) {
+    if (chunk && typeof chunk !== 'function') rec.body += chunk.toString();
+    return write.call(this, chunk, ...rest);
+  };
+  req.end = function (chunk, ...rest) {
+    if (chunk && typeof chunk !== 'function') rec.body += chunk.toString();
+    rec.headers = req.getHeaders();
+    return end.call(this, chunk, ...rest);
+  };
+  wire.last = rec;
+  return req;
+};
+
+// The summary matrix.py reads: {method, v3, signature_in, format}.
+function wireSummary() {
+  const rec = wire.last;
+  if (!rec) return null;
+  const query = new URLSearchParams(rec.path.split('?')[1] || '');
+  const ctype = String(rec.headers['content-type'] || '');
+  const body = ctype.startsWith('application/x-www-form-urlencoded') ? new URLSearchParams(rec.body) : new URLSearchParams();
+  const auth = String(rec.headers.authorization || '');
+  let signatureIn = null;
+  if (query.has('Signature')) signatureIn = 'query';
+  else if (body.has('Signature')) signatureIn = 'body';
+  return {
+    method: rec.method,
+    v3: auth.startsWith('ACS3-HMAC-SHA256 '),
+    signature_in: signatureIn,
+    format: query.get('Format') ?? body.get('Format'),
+  };
+}
+
+function resetWire() { wire.last = null; }
+
+module.exports.wireSummary = wireSummary;
+module.exports.resetWire = resetWire;
