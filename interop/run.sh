@@ -17,8 +17,8 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$here/requirements.txt"
 
-# npm ci wipes and reinstalls node_modules; skip it when the installed tree
-# already matches package-lock.json (npm writes node_modules/.package-lock.json).
+# npm ci wipes and reinstalls node_modules, so it runs only when the lock file
+# differs from the copy saved after the last successful npm ci.
 if ! cmp -s "$here/node/package-lock.json" "$here/node/node_modules/.package-lock.json.ci" 2>/dev/null; then
     (cd "$here/node" && "${NPM:-npm}" ci --no-audit --no-fund --loglevel=error)
     cp "$here/node/package-lock.json" "$here/node/node_modules/.package-lock.json.ci"
