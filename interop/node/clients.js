@@ -16,12 +16,11 @@ const { withSkewedClock, normalizeParams, wireSummary, resetWire } = require('./
 const EcsClient = require('@alicloud/ecs20140526').default;
 const { ModifyInstanceSpecRequest } = require('@alicloud/ecs20140526');
 const OpenApiCore = require('@alicloud/openapi-core');
-const { RuntimeOptions, ExtendsParameters } = require('@darabonba/typescript');
+const { RuntimeOptions, ExtendsParameters, XML } = require('@darabonba/typescript');
 const OpenApiClient = require('@alicloud/openapi-client');
 const TeaUtil = require('@alicloud/tea-util');
 const PopCore = require('@alicloud/pop-core');
 const ALY = require('aliyun-sdk');
-const { XML } = require('@darabonba/typescript');
 
 const ADDR = process.env.INTEROP_ADDR;
 const SPEC = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'checks.json'), 'utf8'));
@@ -206,7 +205,7 @@ async function runGroup(client, group, index) {
 
 async function main() {
   if (!ADDR) throw new Error('INTEROP_ADDR is not set');
-  let index = 100;   // token numbers distinct from the Python driver's
+  let index = 100;   // ClientTokens need only be unique per world; distinct numbers keep logs apart
   for (const client of CLIENTS) {
     for (const group of client.groups) {
       try {
