@@ -83,7 +83,7 @@ def judge(rec: dict) -> tuple[str, str]:
             return "fail", f"client parses XML {what}, but not this answer: {out.get('detail')}"
         if out.get("status") not in (None, want):
             return "fail", f"status {out.get('status')}, want {want} ({out.get('detail')})"
-        return "limit", f"client cannot parse XML {what} bodies"
+        return "limit", f"client cannot parse XML {'success' if what == 'success' else 'error'} bodies"
     if kind == "transport":
         return "fail", f"transport: {out.get('detail')}"
     if check.get("success"):
