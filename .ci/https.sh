@@ -11,7 +11,7 @@ bin=$(realpath "$1"); expected=$2
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d); solo=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work" "$solo"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work" "$solo"; }
 trap cleanup EXIT
 cp "$bin" "$solo/modspec"
 
@@ -24,12 +24,13 @@ printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage
 openssl x509 -req -in "$work/server.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial \
   -days 2 -extfile "$work/ext" -out "$work/server.pem" 2>/dev/null
 
-# Starts a server in the background; its first stdout line is its address.
+# Starts a server in the background (not in a subshell, so the trap can
+# stop it); its first stdout line, its address, goes into $started.
 start() { # name, command...
   local name=$1; shift
   "$@" > "$work/$name.out" 2> "$work/$name.err" & pids+=($!)
   for _ in $(seq 100); do [ -s "$work/$name.out" ] && break; sleep 0.1; done
-  head -n 1 "$work/$name.out"
+  started=$(head -n 1 "$work/$name.out")
 }
 expect_all_pass() { # label, run args...
   local label=$1; shift
@@ -42,8 +43,8 @@ expect_all_pass() { # label, run args...
   esac
 }
 
-addr=$(start rustls "$bin" serve --listen 127.0.0.1:0 --tls-cert "$work/server.pem" --tls-key "$work/server.key")
-url="https://${addr#*://}"; url="${url%/}/"
+start rustls "$bin" serve --listen 127.0.0.1:0 --tls-cert "$work/server.pem" --tls-key "$work/server.key"
+url="https://${started#*://}"; url="${url%/}/"
 expect_all_pass "modspec serve over TLS ($url)" --target "$url" --cacert "$work/ca.pem"
 
 set +e
@@ -53,7 +54,8 @@ echo "without --cacert: exit $code: $(grep -m1 -i 'issuer' "$work/nocacert.txt" 
 [ "$code" = 2 ] && grep -qi 'issuer is unknown' "$work/nocacert.txt" \
   || { cat "$work/nocacert.txt"; echo "without --cacert the run must exit 2 naming the unknown issuer"; exit 1; }
 
-plain=$(start plain "$bin" serve --listen 127.0.0.1:0)
-front=$(start front python3 "$here/tls_proxy.py" "$work/server.pem" "$work/server.key" "${plain#*://}")
-front="${front%/}/"; plain="${plain%/}"
+start plain "$bin" serve --listen 127.0.0.1:0
+plain="${started%/}"
+start front python3 "$here/tls_proxy.py" "$work/server.pem" "$work/server.key" "${plain#*://}"
+front="${started%/}/"
 expect_all_pass "OpenSSL front ($front) before plain serve" --target "$front" --cacert "$work/ca.pem"
