@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Url;
 
-use crate::client::{Secret, TlsOptions};
+use crate::client::{Secret, TlsOptions, scrub_string};
 use crate::report::Summary;
 use crate::runner::{Connect, TargetInfo, TrialResult, connect, load_error_result, run_all, start_embedded};
 use crate::scenario::{Cases, Signature, Trial};
@@ -139,5 +139,19 @@ pub async fn run(opts: &RunOptions) -> RunOutput {
     drop(embedded);
     let mut summary = Summary::of(&results, started.elapsed());
     summary.run_error = run_error;
+    if let Some((_, secret)) = &opts.env_credentials {
+        // Trials scrub their own texts; these come from the target too.
+        let texts = [
+            &mut summary.run_error,
+            &mut info.control_note,
+            &mut info.changes_withheld,
+        ];
+        for text in texts.into_iter().flatten() {
+            scrub_string(text, &[secret]);
+        }
+        for name in &mut info.unknown_capabilities {
+            scrub_string(name, &[secret]);
+        }
+    }
     RunOutput { results, summary, info }
 }

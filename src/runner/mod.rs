@@ -12,7 +12,7 @@ mod target;
 
 pub use check::expected_format;
 pub use exec::{RunContext, SCENARIO_HEADER, WITHHELD, build_request, run_trial, skip_reason};
-pub use outcome::{Mismatch, Outcome, Recorded, TrialResult};
+pub use outcome::{KEPT_BODY_BYTES, KEPT_TRIAL_BYTES, Mismatch, Outcome, Recorded, TrialResult};
 pub use redact::redact_body;
 pub use safety::change_risk;
 pub use suite::{load_error_result, run_all};
