@@ -6,6 +6,9 @@
 //! - A target answering 1 MiB to every request: the run stays within a
 //!   memory bound and its snapshots within a size bound; each snapshot
 //!   keeps an excerpt and counts the rest.
+//! - A target answering in one second with `--deadline 3s`: the run ends
+//!   near the deadline (exit 2), keeps what ran, lists what did not, and
+//!   prints progress lines on a stderr that is not a terminal.
 //! - A target echoing the world's secret, or the live credentials' secret,
 //!   raw, JSON-escaped, percent-encoded and mixed: no form of it reaches
 //!   stdout, JUnit, the JSON report, snapshots or fuzz exchange files.
@@ -25,6 +28,7 @@ const WALL: Duration = Duration::from_secs(120);
 struct Ran {
     code: Option<i32>,
     stdout: String,
+    stderr: String,
     wall: Duration,
     rss_mib: u64,
 }
@@ -47,7 +51,7 @@ fn measure(args: &[&str], env: &[(&str, &str)]) -> Ran {
         .env_remove("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        .stderr(Stdio::piped());
     let child = cmd.spawn().unwrap();
     let pid = child.id() as libc::pid_t;
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
@@ -57,12 +61,15 @@ fn measure(args: &[&str], env: &[(&str, &str)]) -> Ran {
             unsafe { libc::kill(pid, libc::SIGKILL) };
         }
     });
-    let mut stdout = child.stdout.unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut stdout, &mut s).ok();
-        s
-    });
+    let read_all = |mut from: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            from.read_to_string(&mut s).ok();
+            s
+        })
+    };
+    let reader = read_all(Box::new(child.stdout.unwrap()));
+    let err_reader = read_all(Box::new(child.stderr.unwrap()));
     let mut status = 0;
     // SAFETY: wait4 fills `status` and `usage` for our own child.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -74,6 +81,7 @@ fn measure(args: &[&str], env: &[(&str, &str)]) -> Ran {
     Ran {
         code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
         stdout: reader.join().unwrap(),
+        stderr: err_reader.join().unwrap(),
         wall,
         // ru_maxrss is in KiB on Linux.
         rss_mib: usage.ru_maxrss as u64 / 1024,
@@ -277,4 +285,59 @@ async fn fuzz_exchange_files_carry_no_echoed_secret() {
         assert!(text.contains("[secret]"), "the echo never reached it:\n{text:.2000}");
     }
     let _ = std::fs::remove_dir_all(out);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deadline_ends_a_slow_run_keeping_what_ran_and_listing_the_rest() {
+    let target = start(Api::Slow(1000), Control::Real).await;
+    let cases = temp("deadline");
+    std::fs::create_dir_all(cases.join("bandwidth")).unwrap();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("cases");
+    std::fs::copy(
+        root.join("bandwidth/out-range.yaml"),
+        cases.join("bandwidth/out-range.yaml"),
+    )
+    .unwrap();
+    let mut args: Vec<String> = [
+        "run",
+        "--target",
+        &target.url,
+        "--jobs",
+        "1",
+        "--deadline",
+        "3s",
+        "--progress",
+        "1",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.push("--cases".into());
+    args.push(cases.display().to_string());
+    let r = measured(args, Vec::new()).await;
+    let _ = std::fs::remove_dir_all(cases);
+    println!("deadline 3s: ended in {:?}\n{}{}", r.wall, r.stdout, r.stderr);
+    // Eleven trials of a second each would take 11 s; the run ends at its
+    // deadline (with the process start and world deletions around it).
+    assert!(r.wall < Duration::from_secs(7), "{:?}", r.wall);
+    assert_eq!(r.code, Some(2), "{}", r.stdout);
+    let not_run: Vec<&str> = r.stdout.lines().filter_map(|l| l.strip_prefix("not run  ")).collect();
+    assert!(not_run.len() >= 6, "{}", r.stdout);
+    assert!(
+        not_run.iter().all(|id| id.starts_with("bandwidth/out-range::")),
+        "{not_run:?}"
+    );
+    assert!(
+        r.stdout.contains("run error: the --deadline of 3s passed") && r.stdout.contains("of 11 scenario(s) not run"),
+        "{}",
+        r.stdout
+    );
+    // What ran is kept: 200 to a P3 request is a failure, reported.
+    assert!(r.stdout.contains("FAIL  bandwidth/out-range::"), "{}", r.stdout);
+    let progress: Vec<&str> = r.stderr.lines().filter(|l| l.starts_with("progress: ")).collect();
+    assert!(progress.len() >= 2, "progress lines every second: {}", r.stderr);
+    assert!(
+        progress.iter().all(|l| l.contains("/11 scenarios done")),
+        "{progress:?}"
+    );
 }

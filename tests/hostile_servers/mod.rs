@@ -40,6 +40,8 @@ pub enum Api {
     Redirect,
     /// 200 with a JSON body of this many bytes (with `Content-Length`).
     Big(usize),
+    /// A 200 JSON answer after this many milliseconds.
+    Slow(u64),
     /// 400 echoing the secret of the request's AccessKeyId (a world's, as
     /// seen in the world-creation answers it forwarded, or [`ENV_SECRET`]
     /// for [`ENV_KEY`]) raw, JSON-escaped, percent-encoded and mixed, in
@@ -334,6 +336,16 @@ async fn misbehave(s: &mut TcpStream, api: Api) {
             let pad = "x".repeat(n.saturating_sub(40));
             let body = format!(r#"{{"RequestId":"R-big","Pad":"{pad}"}}"#);
             answer(s, "200 OK", "application/json;charset=utf-8", body.as_bytes()).await;
+        }
+        Api::Slow(ms) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            answer(
+                s,
+                "200 OK",
+                "application/json;charset=utf-8",
+                br#"{"RequestId":"R-slow"}"#,
+            )
+            .await;
         }
         Api::Redirect | Api::Echo => {}
     }
