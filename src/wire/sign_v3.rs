@@ -55,12 +55,12 @@ fn write_canonical(
     sink: &mut dyn FnMut(&[u8]),
     method: &str,
     path: &str,
-    query: &str,
+    query: &ParamList,
     headers: &[(String, String)],
     signed_headers: &[String],
     hashed_payload: &str,
 ) {
-    for part in [method, "\n", path, "\n", query, "\n"] {
+    for part in [method, "\n", path, "\n", &canonical_query(query), "\n"] {
         sink(part.as_bytes());
     }
     let lower = |sink: &mut dyn FnMut(&[u8]), name: &str| {
@@ -101,16 +101,8 @@ pub fn canonical_request(
     hashed_payload: &str,
 ) -> String {
     let mut out = Vec::new();
-    let q = canonical_query(query);
-    write_canonical(
-        &mut |b| out.extend_from_slice(b),
-        method,
-        path,
-        &q,
-        headers,
-        signed_headers,
-        hashed_payload,
-    );
+    let mut sink = |b: &[u8]| out.extend_from_slice(b);
+    write_canonical(&mut sink, method, path, query, headers, signed_headers, hashed_payload);
     // The pieces are UTF-8 strings, so their concatenation is too.
     String::from_utf8_lossy(&out).into_owned()
 }
@@ -127,15 +119,8 @@ pub fn canonical_request_len(
     hashed_payload: &str,
 ) -> usize {
     let mut n = 0usize;
-    write_canonical(
-        &mut |b| n = n.saturating_add(b.len()),
-        method,
-        path,
-        &canonical_query(query),
-        headers,
-        signed_headers,
-        hashed_payload,
-    );
+    let mut sink = |b: &[u8]| n = n.saturating_add(b.len());
+    write_canonical(&mut sink, method, path, query, headers, signed_headers, hashed_payload);
     n
 }
 
@@ -155,15 +140,8 @@ fn string_to_sign_streamed(
     hashed_payload: &str,
 ) -> String {
     let mut hasher = Sha256::new();
-    write_canonical(
-        &mut |b| hasher.update(b),
-        method,
-        path,
-        &canonical_query(query),
-        headers,
-        signed_headers,
-        hashed_payload,
-    );
+    let mut sink = |b: &[u8]| hasher.update(b);
+    write_canonical(&mut sink, method, path, query, headers, signed_headers, hashed_payload);
     format!("{ALGORITHM}\n{}", hex::encode(hasher.finalize()))
 }
 
