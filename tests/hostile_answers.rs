@@ -269,19 +269,27 @@ async fn fuzz_exchange_files_carry_no_echoed_secret() {
     args.push(out.display().to_string());
     let r = measured(args, Vec::new()).await;
     assert_eq!(r.code, Some(1), "echoes are findings: {}", r.stdout);
-    let exchanges: Vec<String> = files(&out)
+    let written: Vec<(String, String)> = files(&out)
         .into_iter()
-        .filter(|(p, _)| p.to_string_lossy().ends_with(".exchange.txt"))
-        .map(|(_, b)| String::from_utf8_lossy(&b).into_owned())
+        .map(|(p, b)| (p.display().to_string(), String::from_utf8_lossy(&b).into_owned()))
+        .collect();
+    let exchanges: Vec<&String> = written
+        .iter()
+        .filter(|(p, _)| p.ends_with(".exchange.txt"))
+        .map(|(_, t)| t)
         .collect();
     assert!(!exchanges.is_empty(), "no exchange file: {}", r.stdout);
     let secrets: Vec<String> = target.seen.lock().unwrap().values().cloned().collect();
-    for text in &exchanges {
+    assert!(!secrets.is_empty());
+    // The finding's scenario file and stdout too.
+    for text in written.iter().map(|(_, t)| t).chain([&r.stdout]) {
         for secret in &secrets {
             for form in encodings(secret) {
-                assert!(!text.contains(&form), "an exchange file holds `{form}`:\n{text:.2000}");
+                assert!(!text.contains(&form), "the fuzz output holds `{form}`:\n{text:.2000}");
             }
         }
+    }
+    for text in exchanges {
         assert!(text.contains("[secret]"), "the echo never reached it:\n{text:.2000}");
     }
     let _ = std::fs::remove_dir_all(out);
