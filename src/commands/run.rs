@@ -2,13 +2,17 @@
 //! default), run the selected trials, and summarise.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::Url;
 
-use crate::client::{Secret, TlsOptions};
+use crate::client::{Secret, TlsOptions, scrub_string};
 use crate::report::Summary;
-use crate::runner::{Connect, TargetInfo, TrialResult, connect, load_error_result, run_all, start_embedded};
+use crate::runner::{
+    Connect, Deadline, NOT_RUN, Outcome, Pace, Progress, TargetInfo, TrialResult, connect, load_error_result,
+    run_paced, start_embedded,
+};
 use crate::scenario::{Cases, Signature, Trial};
 use crate::server::ServerConfig;
 use crate::spec::Mutant;
@@ -54,6 +58,10 @@ pub struct RunOptions {
     pub resolve: Vec<(String, SocketAddr)>,
     /// Which TLS servers to trust (`--cacert`, `--insecure`).
     pub tls: TlsOptions,
+    /// The whole run's time bound (`--deadline`), from its start.
+    pub deadline: Option<Duration>,
+    /// Counted as trials end, for a progress printer.
+    pub progress: Option<Arc<Progress>>,
 }
 
 impl RunOptions {
@@ -75,6 +83,8 @@ impl RunOptions {
             allow_changes: false,
             resolve: Vec::new(),
             tls: TlsOptions::default(),
+            deadline: None,
+            progress: None,
         }
     }
 }
@@ -87,9 +97,21 @@ pub struct RunOutput {
     pub info: TargetInfo,
 }
 
+/// Whether the deadline kept this trial from running (or finishing).
+pub fn is_not_run(r: &TrialResult) -> bool {
+    matches!(&r.outcome, Outcome::Skipped { reason } if reason.starts_with(NOT_RUN))
+}
+
 /// Runs the suite. Case-file errors become Error results beside the others.
 pub async fn run(opts: &RunOptions) -> RunOutput {
     let started = Instant::now();
+    let pace = Pace {
+        deadline: opts.deadline.map(|after| Deadline {
+            at: tokio::time::Instant::now() + after,
+            after,
+        }),
+        progress: opts.progress.clone(),
+    };
     let lib = opts.cases.load();
     let mut results: Vec<TrialResult> = lib.errors.iter().map(load_error_result).collect();
     let trials: Vec<Trial> = lib.trials.into_iter().filter(|t| opts.selection.selects(t)).collect();
@@ -135,13 +157,34 @@ pub async fn run(opts: &RunOptions) -> RunOutput {
                     run_error = Some(format!("no control protocol ({note}): only live scenarios could run"));
                 }
                 info = i;
-                results.extend(run_all(&ctx, &trials, opts.jobs).await);
+                results.extend(run_paced(&ctx, &trials, opts.jobs, &pace).await);
             }
             Err(e) => run_error = Some(e.to_string()),
         }
     }
     drop(embedded);
+    let not_run = results.iter().filter(|r| is_not_run(r)).count();
+    if let (Some(after), true, None) = (opts.deadline, not_run > 0, &run_error) {
+        run_error = Some(format!(
+            "the --deadline of {after:?} passed: {not_run} of {} scenario(s) not run (listed as `not run`)",
+            trials.len()
+        ));
+    }
     let mut summary = Summary::of(&results, started.elapsed());
     summary.run_error = run_error;
+    if let Some((_, secret)) = &opts.env_credentials {
+        // Trials scrub their own texts; these come from the target too.
+        let texts = [
+            &mut summary.run_error,
+            &mut info.control_note,
+            &mut info.changes_withheld,
+        ];
+        for text in texts.into_iter().flatten() {
+            scrub_string(text, &[secret]);
+        }
+        for name in &mut info.unknown_capabilities {
+            scrub_string(name, &[secret]);
+        }
+    }
     RunOutput { results, summary, info }
 }

@@ -60,7 +60,9 @@ impl Runner {
                 CaseStep::Advance(s) => self.driver.advance(session, *s).await?,
                 CaseStep::Request(r) => {
                     let Some(expected) = want.get(i).copied() else { break };
-                    let (prepared, exchange) = self.driver.send(session, &r.to_ecs()).await?;
+                    let (prepared, mut exchange) = self.driver.send(session, &r.to_ecs()).await?;
+                    // An echoed secret never reaches a finding's files.
+                    exchange.scrub(&[&session.secret]);
                     run.disagreement = judge(i, &expected, self.driver.host(), &exchange);
                     run.sent.push(Sent {
                         prepared,

@@ -5,11 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use super::check::{Findings, States, check_answer, check_states};
-use super::outcome::{Outcome, Recorded, TrialResult};
+use super::outcome::{KEPT_BODY_BYTES, KEPT_TRIAL_BYTES, Outcome, Recorded, TrialResult};
 use super::redact::redact_body;
 use super::request::build_request;
 use super::safety::trial_risk;
-use crate::client::{ControlClient, DEAD_TARGET_MARK, EcsClient, Exchange, Secret, WorldHandle, prepare};
+use crate::client::{ControlClient, DEAD_TARGET_MARK, EcsClient, Exchange, Secret, WorldHandle, prepare, scrub_string};
 use crate::scenario::{Capability, Signature, Trial, TrialStep};
 use crate::spec::World;
 
@@ -105,8 +105,46 @@ pub async fn run_trial(ctx: &RunContext, trial: &Trial) -> TrialResult {
         }
     }
     result.outcome = outcome;
+    let secrets: Vec<&Secret> = worlds
+        .values()
+        .map(|w| &w.secret)
+        .chain(ctx.env_credentials.as_ref().map(|c| &c.1))
+        .collect();
+    scrub_result(&mut result, &secrets);
     result.duration = started.elapsed();
     result
+}
+
+/// Every text of a result with the trial's secrets scrubbed: answers are
+/// scrubbed as they arrive, and this catches what came another way (a
+/// control-protocol error quoting an answer, an instance's state).
+fn scrub_result(result: &mut TrialResult, secrets: &[&Secret]) {
+    match &mut result.outcome {
+        Outcome::Fail { mismatches } => {
+            for m in mismatches {
+                for text in [&mut m.step, &mut m.expected, &mut m.got] {
+                    scrub_string(text, secrets);
+                }
+                if let Some(at) = &mut m.at {
+                    scrub_string(at, secrets);
+                }
+            }
+        }
+        Outcome::Error { cause } => scrub_string(cause, secrets),
+        Outcome::Skipped { reason } => scrub_string(reason, secrets),
+        Outcome::Pass => {}
+    }
+    for w in &mut result.warnings {
+        scrub_string(w, secrets);
+    }
+    for r in &mut result.recorded {
+        for text in [&mut r.content_type, &mut r.body] {
+            scrub_string(text, secrets);
+        }
+        if let Some(v) = &mut r.retry_after {
+            scrub_string(v, secrets);
+        }
+    }
 }
 
 async fn run_steps(
@@ -174,11 +212,17 @@ async fn run_steps(
                         None => states(ctx, worlds.get(&name), seed).await?,
                     };
                     let prepared = prepare(&req, &creds.0, &creds.1, &ctx.host);
-                    let ex = ctx
+                    let mut ex = ctx
                         .ecs
                         .send_prepared(&prepared, &[(SCENARIO_HEADER, &trial.id)])
                         .await
                         .map_err(|e| format!("{label}: {e}"))?;
+                    let secrets: Vec<&Secret> = worlds
+                        .values()
+                        .map(|w| &w.secret)
+                        .chain(ctx.env_credentials.as_ref().map(|c| &c.1))
+                        .collect();
+                    ex.scrub(&secrets);
                     record(result, &label, &ex, &creds.1);
                     let first = findings.mismatches.len();
                     check_answer(&label, &ctx.host, expect, &req, &ex, ctx.strict, &mut findings);
@@ -226,12 +270,19 @@ async fn states(ctx: &RunContext, world: Option<&WorldHandle>, seed: Option<&Wor
     Ok(out)
 }
 
+/// Keeps the answer for the snapshot: redacted whole first (so no secret
+/// is cut in two and kept in part), then cut to what the trial may keep.
 fn record(result: &mut TrialResult, label: &str, ex: &Exchange, secret: &Secret) {
-    result.recorded.push(Recorded {
+    let used: usize = result.recorded.iter().map(|r| r.body.len()).sum();
+    let room = KEPT_BODY_BYTES.min(KEPT_TRIAL_BYTES.saturating_sub(used));
+    let mut r = Recorded {
         step: label.to_string(),
         status: ex.status,
         content_type: ex.header("content-type").unwrap_or_default().to_string(),
         retry_after: ex.header("x-acs-retry-after").map(str::to_string),
-        body: redact_body(&String::from_utf8_lossy(&ex.body), secret),
-    });
+        body: String::new(),
+        omitted: 0,
+    };
+    r.keep(redact_body(&String::from_utf8_lossy(&ex.body), secret), room);
+    result.recorded.push(r);
 }

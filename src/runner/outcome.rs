@@ -61,6 +61,14 @@ impl Outcome {
     }
 }
 
+/// The most of one answer's (redacted) body a trial keeps: real answers
+/// are under 1 KiB, and a target answering 1 MiB to every request must not
+/// make the runner hold, or snapshot, a gigabyte.
+pub const KEPT_BODY_BYTES: usize = 16 * 1024;
+/// The most of all its answers' bodies one trial keeps (a step repeated
+/// many times shares it).
+pub const KEPT_TRIAL_BYTES: usize = 64 * 1024;
+
 /// One exchange, kept for snapshots (secrets never enter it: only the
 /// answer is recorded, with volatile values redacted).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -69,7 +77,25 @@ pub struct Recorded {
     pub status: u16,
     pub content_type: String,
     pub retry_after: Option<String>,
+    /// The redacted body, or its first bytes (see [`KEPT_BODY_BYTES`]).
     pub body: String,
+    /// Bytes of the redacted body not kept, counted.
+    pub omitted: usize,
+}
+
+impl Recorded {
+    /// Keeps at most `room` bytes of `body` (cut at a character boundary)
+    /// and counts the rest.
+    pub fn keep(&mut self, mut body: String, room: usize) {
+        let mut cut = room.min(body.len());
+        while !body.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        self.omitted = body.len() - cut;
+        body.truncate(cut);
+        body.shrink_to_fit();
+        self.body = body;
+    }
 }
 
 /// A trial's result.
