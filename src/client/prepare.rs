@@ -26,6 +26,11 @@ pub struct Damage {
     /// Shift the signed timestamp by this many seconds from now.
     #[serde(default)]
     pub timestamp_offset: Option<i64>,
+    /// Write the signed timestamp with fractional seconds: these characters
+    /// after a `.` (`"374"` gives `…:25.374Z`, as the Node `aliyun-sdk`
+    /// sends them; behaviour.md section 6).
+    #[serde(default)]
+    pub timestamp_fraction: Option<String>,
     /// Use this nonce instead of a fresh one (reuse it to trigger G10).
     #[serde(default)]
     pub nonce: Option<String>,
@@ -131,9 +136,12 @@ fn v3_name(name: &str) -> String {
         .map_or_else(|| name.to_ascii_lowercase(), |(_, v3)| v3.to_string())
 }
 
-fn stamp(offset: Option<i64>) -> String {
+fn stamp(offset: Option<i64>, fraction: Option<&str>) -> String {
     let t = chrono::Utc::now() + chrono::Duration::seconds(offset.unwrap_or(0));
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    match fraction {
+        Some(f) => format!("{}.{f}Z", t.format("%Y-%m-%dT%H:%M:%S")),
+        None => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    }
 }
 
 /// Signs (and damages) a request for `host`.
@@ -154,7 +162,7 @@ pub fn prepare(req: &EcsRequest, access_key_id: &str, secret: &Secret, host: &st
         .nonce
         .clone()
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-    let date = stamp(d.timestamp_offset);
+    let date = stamp(d.timestamp_offset, d.timestamp_fraction.as_deref());
     match req.style {
         SignatureStyle::V1 => prepare_v1(req, key, secret, &nonce, &date),
         SignatureStyle::V3 => prepare_v3(req, key, secret, &nonce, &date, host),

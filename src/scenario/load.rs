@@ -269,7 +269,23 @@ fn resolve_step(
         }
     }
     if let Some(d) = &mut request.protocol {
+        // Every text of the damage may use the examples' columns.
         for v in d.set.values_mut().chain(d.after_signing.values_mut()) {
+            *v = fill(v)?;
+        }
+        for v in d.omit.iter_mut().chain(d.unsigned_headers.iter_mut()) {
+            *v = fill(v)?;
+        }
+        for v in [
+            &mut d.nonce,
+            &mut d.algorithm,
+            &mut d.content_sha256,
+            &mut d.body,
+            &mut d.timestamp_fraction,
+        ]
+        .into_iter()
+        .flatten()
+        {
             *v = fill(v)?;
         }
     }

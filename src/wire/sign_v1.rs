@@ -129,28 +129,39 @@ pub fn timestamp_now() -> String {
     Utc::now().format(TIMESTAMP_FORMAT).to_string()
 }
 
-/// Parses a `yyyy-MM-ddTHH:mm:ssZ` timestamp and nothing else.
+/// Parses a `yyyy-MM-ddTHH:mm:ss[.f+]Z` timestamp and nothing else
+/// (behaviour.md section 6: fractional seconds, as the Node `aliyun-sdk`
+/// sends them, are valid in V1's `Timestamp` and V3's `x-acs-date`).
 ///
 /// chrono alone would also take single-digit fields, signs and longer years,
-/// so the fixed shape is checked first: exactly 20 bytes, digits everywhere
-/// except `-`, `-`, `T`, `:`, `:`, `Z` at their places. Offsets, fractions
-/// and lower-case `t`/`z` are rejected (G6).
+/// so the fixed shape is checked first: 19 bytes of digits except `-`, `-`,
+/// `T`, `:`, `:` at their places, then optionally `.` and one or more
+/// digits, then `Z`. Offsets and lower-case `t`/`z` are rejected (G6).
+/// Digits past the ninth (nanoseconds) are read and dropped.
 pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
-    const SHAPE: &[u8; 20] = b"dddd-dd-ddTdd:dd:ddZ";
+    const SHAPE: &[u8; 19] = b"dddd-dd-ddTdd:dd:dd";
     let bytes = s.as_bytes();
-    if bytes.len() != SHAPE.len() {
-        return None;
-    }
-    let shaped = bytes.iter().zip(SHAPE).all(|(&b, &want)| match want {
+    let (head, tail) = (bytes.get(..SHAPE.len())?, bytes.get(SHAPE.len()..)?);
+    let shaped = head.iter().zip(SHAPE).all(|(&b, &want)| match want {
         b'd' => b.is_ascii_digit(),
         _ => b == want,
     });
+    let fraction = match tail {
+        [b'Z'] => &[][..],
+        [b'.', digits @ .., b'Z'] if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) => digits,
+        _ => return None,
+    };
     if !shaped {
         return None;
     }
-    NaiveDateTime::parse_from_str(s, TIMESTAMP_FORMAT)
-        .ok()
-        .map(|naive| naive.and_utc())
+    let head = std::str::from_utf8(head).ok()?;
+    let naive = NaiveDateTime::parse_from_str(head, "%Y-%m-%dT%H:%M:%S").ok()?;
+    let nanos = fraction
+        .iter()
+        .chain(std::iter::repeat(&b'0'))
+        .take(9)
+        .fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
+    Some(naive.and_utc() + chrono::Duration::nanoseconds(nanos))
 }
 
 #[cfg(test)]
@@ -236,6 +247,16 @@ mod tests {
     }
 
     #[test]
+    fn fractional_seconds_are_valid() {
+        let at = |s: &str| parse_timestamp(s).map(|t| t.timestamp_nanos_opt().unwrap());
+        let whole = 1_704_110_400_000_000_000i64;
+        assert_eq!(at("2024-01-01T12:00:00.5Z"), Some(whole + 500_000_000));
+        assert_eq!(at("2024-01-01T12:00:00.374Z"), Some(whole + 374_000_000));
+        assert_eq!(at("2024-01-01T12:00:00.123456789999Z"), Some(whole + 123_456_789));
+        assert_eq!(at("2024-01-01T12:00:00.000Z"), Some(whole));
+    }
+
+    #[test]
     fn timestamp_shape_is_strict() {
         let ok = parse_timestamp("2024-01-01T12:00:00Z").map(|t| t.timestamp());
         assert_eq!(ok, Some(1_704_110_400));
@@ -245,7 +266,12 @@ mod tests {
             "2024-01-01 12:00:00Z",
             "2024-01-01t12:00:00z",
             "2024-1-01T12:00:00Z",
-            "2024-01-01T12:00:00.5Z",
+            "2024-01-01T12:00:00.Z",
+            "2024-01-01T12:00:00.5",
+            "2024-01-01T12:00:00.5z",
+            "2024-01-01T12:00:00.-5Z",
+            "2024-01-01T12:00:00,5Z",
+            "2024-01-01T12:00:00.5+00:00",
             "2024-01-01T12:00:00+00:00",
             "+024-01-01T12:00:00Z",
             "2024-13-01T12:00:00Z",
