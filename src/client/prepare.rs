@@ -249,6 +249,17 @@ fn prepare_v1(req: &EcsRequest, key: &str, secret: &str, nonce: &str, date: &str
     }
 }
 
+/// The headers the official SDKs send (and sign) beside the required six;
+/// the harness sends them on every V3 request, as the SDKs do.
+const SDK_V3_HEADERS: [(&str, &str); 3] = [
+    ("accept", "application/json"),
+    (
+        "user-agent",
+        concat!("AlibabaCloud (modspec) modspec/", env!("CARGO_PKG_VERSION")),
+    ),
+    ("x-acs-credentials-provider", "static_ak"),
+];
+
 fn prepare_v3(req: &EcsRequest, key: &str, secret: &str, nonce: &str, date: &str, host: &str) -> Prepared {
     let d = &req.damage;
     let body = d.body.clone().unwrap_or_default().into_bytes();
@@ -264,6 +275,13 @@ fn prepare_v3(req: &EcsRequest, key: &str, secret: &str, nonce: &str, date: &str
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
+    // What the official SDKs add and sign too (behaviour.md section 6,
+    // interop/README.md): a verifier must take SignedHeaders as given.
+    for (k, v) in SDK_V3_HEADERS {
+        if !req.headers.iter().any(|(h, _)| h.eq_ignore_ascii_case(k)) {
+            headers.push((k.to_string(), v.to_string()));
+        }
+    }
     headers.extend(req.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())));
     for (k, v) in &d.set {
         replace_or_push(&mut headers, &v3_name(k), v);

@@ -287,13 +287,33 @@ fn check_signature(a: &Admitted, req: &RawRequest, limits: &Limits, mutant: Opti
                     detail: Some(detail),
                 });
             }
+            // The planted bug: the signed list is made up from the request's
+            // own headers instead of read from Authorization.
+            let made_up;
+            let auth = if m(Mutant::G9V3SignedHeadersIgnored) {
+                let mut names: Vec<String> = req
+                    .headers
+                    .iter()
+                    .map(|(k, _)| k.to_ascii_lowercase())
+                    .filter(|k| k == "host" || k.starts_with("x-acs-"))
+                    .collect();
+                names.sort();
+                names.dedup();
+                made_up = sign_v3::Authorization {
+                    signed_headers: names,
+                    ..auth.clone()
+                };
+                &made_up
+            } else {
+                &auth
+            };
             let ok = if m(Mutant::G9V3BodyHashTrusted) {
                 let signed = &auth.signed_headers;
                 sign_v3::expected_signature(secret, &req.method, "/", &query, &req.headers, signed, &payload)
                     == auth.signature
             } else {
                 sign_v3::content_sha256_matches(&req.headers, &req.body)
-                    && sign_v3::verify(secret, &req.method, "/", &query, &req.headers, &auth, &req.body)
+                    && sign_v3::verify(secret, &req.method, "/", &query, &req.headers, auth, &req.body)
             };
             if ok { Ok(()) } else { Err(refuse(RuleId::G9)) }
         }

@@ -63,6 +63,7 @@ mutants! {
     G9V1PlusNotDecoded = "G9-v1-plus-not-decoded", Gateway, [G9], "`+` in V1 parameters is not decoded as a space";
     G9V1EmptyValuesDropped = "G9-v1-empty-values-dropped", Gateway, [G9], "empty V1 parameters are left out of the StringToSign";
     G9V3BodyHashTrusted = "G9-v3-body-hash-trusted", Gateway, [G9], "V3 trusts x-acs-content-sha256 instead of hashing the body";
+    G9V3SignedHeadersIgnored = "G9-v3-signed-headers-ignored", Gateway, [G9], "V3 ignores SignedHeaders and always canonicalises host plus the x-acs-* headers (rejects what the SDKs sign: accept, user-agent, content-type)";
     G9SignatureUnchecked = "G9-signature-unchecked", Gateway, [G9], "any signature is accepted";
     G10NonceUnchecked = "G10-nonce-unchecked", Gateway, [G10], "a reused nonce is accepted";
     G10ForgedBurnsNonce = "G10-forged-burns-nonce", Gateway, [G10, G9], "a request with a bad signature records its nonce";
