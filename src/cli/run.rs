@@ -84,6 +84,11 @@ pub(crate) struct RunArgs {
     /// refusals) are sent; the others are reported as skipped.
     #[arg(long)]
     allow_changes: bool,
+    /// An existing instance of the live account (repeatable): live cases
+    /// that need one (DryRun requests, which change nothing) run against
+    /// each, on a target without the control protocol.
+    #[arg(long, value_name = "ID")]
+    instance_id: Vec<String>,
     #[command(flatten)]
     tls: TlsArgs,
     /// Also list passing scenarios.
@@ -137,10 +142,14 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     opts.timeout = Duration::from_secs_f64(args.timeout);
     opts.env_credentials = credentials(args.credentials_file.as_deref())?;
     opts.allow_changes = args.allow_changes;
+    opts.instance_ids = args.instance_id;
     opts.tls = args.tls.options();
     let mut output = runtime()?.block_on(modspec::commands::run(&opts));
     let mut stdout = std::io::stdout().lock();
     print_results(&mut stdout, &output.results, args.verbose)?;
+    if let Some(note) = &output.info.control_note {
+        println!("note  no control protocol ({}): only live scenarios run", safe(note));
+    }
     for name in &output.info.unknown_capabilities {
         println!("note  the target lists an unknown capability `{}`", safe(name));
     }

@@ -48,12 +48,20 @@ pub fn expected_format(req: &EcsRequest) -> Format {
         })
 }
 
-fn describe(rule: RuleId) -> String {
+fn describe_rule(rule: RuleId) -> String {
     let s = rule.spec();
     match s.code {
         Some(code) => format!("{} {code} ({rule})", s.status),
         None => format!("{} success ({rule})", s.status),
     }
+}
+
+fn describe(expect: &Expectation) -> String {
+    if expect.alternatives.is_empty() {
+        return describe_rule(expect.rule);
+    }
+    let all: Vec<String> = expect.rules().map(describe_rule).collect();
+    format!("one of {}", all.join(", "))
 }
 
 fn excerpt(body: &[u8]) -> String {
@@ -79,7 +87,7 @@ pub fn check_answer(
         out.miss(
             label,
             "answer",
-            describe(expect.rule),
+            describe(expect),
             format!("{} redirect ({to}), not followed", ex.status),
         );
         return;
@@ -91,19 +99,33 @@ pub fn check_answer(
             out.miss(
                 label,
                 "answer",
-                describe(expect.rule),
+                describe(expect),
                 format!("{} with an unreadable body ({e}): {}", ex.status, excerpt(&ex.body)),
             );
             return;
         }
     };
     let code = parsed.code.as_deref();
-    match match_answer(expect.rule, ex.status, code) {
+    // The best match over the rules that may fire: canonical, else an alias.
+    let matched = expect
+        .rules()
+        .map(|r| (r, match_answer(r, ex.status, code)))
+        .min_by_key(|(_, m)| match m {
+            Match::Canonical => 0,
+            Match::Alias(_) => 1,
+            Match::Mismatch => 2,
+        })
+        .map_or(Match::Mismatch, |(_, m)| m);
+    let fired = expect
+        .rules()
+        .find(|r| matches!(match_answer(*r, ex.status, code), Match::Canonical | Match::Alias(_)))
+        .unwrap_or(expect.rule);
+    match matched {
         Match::Canonical => {}
         Match::Alias(a) if !strict => {
             out.warnings.push(format!(
                 "{label}: answered {} {} for {}: an accepted alias ({})",
-                a.status, a.code, expect.rule, a.why
+                a.status, a.code, fired, a.why
             ));
         }
         Match::Alias(_) | Match::Mismatch => {
@@ -111,7 +133,7 @@ pub fn check_answer(
             out.miss(
                 label,
                 "answer",
-                describe(expect.rule),
+                describe(expect),
                 format!("{got}: {}", excerpt(&ex.body)),
             );
         }

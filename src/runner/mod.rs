@@ -11,7 +11,7 @@ mod suite;
 mod target;
 
 pub use check::expected_format;
-pub use exec::{RunContext, SCENARIO_HEADER, WITHHELD, build_request, run_trial, skip_reason};
+pub use exec::{RunContext, SCENARIO_HEADER, WITHHELD, build_request, missing_capabilities, run_trial, skip_reason};
 pub use outcome::{Mismatch, Outcome, Recorded, TrialResult};
 pub use redact::redact_body;
 pub use safety::change_risk;

@@ -231,6 +231,7 @@ pub async fn connect(c: &Connect) -> Result<(RunContext, TargetInfo), TargetErro
         env_credentials: c.env_credentials.clone(),
         host: host_header(&c.target),
         guard_changes: info.changes_withheld.is_some(),
+        instance_ids: Vec::new(),
     };
     Ok((ctx, info))
 }
