@@ -127,3 +127,53 @@ pub fn render_json(results: &[TrialResult], summary: &Summary) -> String {
     };
     serde_json::to_string_pretty(&report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(caps: &[Capability]) -> BTreeSet<Capability> {
+        caps.iter().copied().collect()
+    }
+
+    #[test]
+    fn capability_costs_count_each_need_and_name_what_unlocks_most() {
+        use Capability::*;
+        let skipped = [
+            set(&[Core]),
+            set(&[Core]),
+            set(&[Core, Xml]),
+            set(&[Xml]),
+            set(&[Clock, Auth]),
+            set(&[]),
+        ];
+        let c = CapabilityCosts::of(&skipped);
+        let want: BTreeMap<String, usize> = [("auth", 1), ("clock", 1), ("core", 3), ("xml", 2)]
+            .iter()
+            .map(|(k, n)| (k.to_string(), *n))
+            .collect();
+        assert_eq!(c.per_capability, want);
+        // core alone unlocks two trials, xml alone one; clock+auth none.
+        assert_eq!(c.best, Some(("core".to_string(), 2)));
+        let none = CapabilityCosts::of(&[set(&[Clock, Auth])]);
+        assert_eq!(none.best, None);
+        assert!(CapabilityCosts::of(&[]).is_empty());
+    }
+
+    #[test]
+    fn a_run_that_checked_nothing_never_exits_0() {
+        let all_skipped = Summary {
+            skipped: 624,
+            ..Summary::default()
+        };
+        assert!(all_skipped.nothing_checked());
+        assert_eq!(all_skipped.exit_status(), ExitStatus::CouldNotRun);
+        let some_ran = Summary {
+            passed: 1,
+            skipped: 623,
+            ..Summary::default()
+        };
+        assert_eq!(some_ran.exit_status(), ExitStatus::Passed);
+        assert_eq!(Summary::default().exit_status(), ExitStatus::Passed);
+    }
+}
