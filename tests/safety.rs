@@ -215,7 +215,10 @@ async fn the_built_in_live_profile_runs_whole_on_a_possible_real_cloud_and_chang
     assert_eq!(out.summary.exit_status(), ExitStatus::Passed, "{text}");
     let costs = &out.summary.capability_costs;
     assert_eq!(costs.per_capability.get("core"), Some(&out.summary.skipped), "{text}");
-    assert!(costs.best.as_ref().is_some_and(|(c, n)| c == "core" && *n > 0), "{text}");
+    assert!(
+        costs.best.as_ref().is_some_and(|(c, n)| c == "core" && *n > 0),
+        "{text}"
+    );
     assert!(text.contains("claiming `core` would unlock the most"), "{text}");
     assert_eq!(cloud.bandwidth_of_i_running(), 5, "nothing changed");
 
@@ -223,7 +226,11 @@ async fn the_built_in_live_profile_runs_whole_on_a_possible_real_cloud_and_chang
     // skipped, saying why; without credentials nothing runs: exit 2.
     o.instance_ids.clear();
     let out = run(&o).await;
-    let dry = out.results.iter().find(|r| r.id.starts_with("live/dry-run-existing::")).unwrap();
+    let dry = out
+        .results
+        .iter()
+        .find(|r| r.id.starts_with("live/dry-run-existing::"))
+        .unwrap();
     assert!(
         matches!(&dry.outcome, Outcome::Skipped { reason } if reason.contains("--instance-id")),
         "{:?}",

@@ -171,8 +171,8 @@ fn all_skipped(results: &[TrialResult], control_note: Option<&str>) -> String {
         }
     }
     let (reason, n) = reasons.into_iter().max_by_key(|(_, n)| *n).unwrap_or(("", 0));
-    let control = control_note.map(|c| format!("; no control protocol: {c}")).unwrap_or_default();
-    format!(
-        "every selected trial was skipped, so nothing was checked ({n} of them: {reason}){control}"
-    )
+    let control = control_note
+        .map(|c| format!("; no control protocol: {c}"))
+        .unwrap_or_default();
+    format!("every selected trial was skipped, so nothing was checked ({n} of them: {reason}){control}")
 }

@@ -196,7 +196,10 @@ async fn run_steps(
                 let name = request.as_world.clone().unwrap_or_default();
                 let (creds, shared) = match worlds.get(&name) {
                     Some(h) => ((h.access_key_id.clone(), h.secret.clone()), false),
-                    None => (ctx.env_credentials.clone().ok_or("no credentials for the request")?, true),
+                    None => (
+                        ctx.env_credentials.clone().ok_or("no credentials for the request")?,
+                        true,
+                    ),
                 };
                 let seed = trial.worlds.get(&name).map(|w| w.as_ref());
                 let mut req = match round {

@@ -108,7 +108,10 @@ pub fn load_text(id: &str, path: &Path, text: &str, defaults: &World) -> Result<
         check_step_shape(step).map_err(|m| err("steps:", format!("steps[{i}]: {m}")))?;
     }
     if file.instance.is_some() && file.needs.as_ref().is_none_or(|n| !n.is_empty()) {
-        return Err(err("instance:", "`instance` is for live cases only (`needs: []`)".into()));
+        return Err(err(
+            "instance:",
+            "`instance` is for live cases only (`needs: []`)".into(),
+        ));
     }
     if file.steps.is_empty() {
         return Err(err("steps:", "a scenario needs at least one step".into()));
