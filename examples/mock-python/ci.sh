@@ -4,7 +4,9 @@
 #      fuzz campaign finds nothing;
 #   2. --no-control with credentials: at least 150 live trials run and pass,
 #      the others are skipped with the capability they need, exit 0;
-#   3. the same with a planted bug (bandwidth 101 accepted): exit 1.
+#   3. the same with a planted bug (bandwidth 101 accepted): exit 1;
+#   4. `modspec fuzz` with default options against the mock served like a
+#      stock http.server (one thread, HTTP/1.0, backlog 5) completes.
 # Usage: examples/mock-python/ci.sh [path/to/modspec]   (default: target/release/modspec)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -69,5 +71,11 @@ set -e
 grep -E '^[0-9]+ passed' "$work/bug.txt"
 [ "$rc" -eq 1 ] || { cat "$work/bug.txt"; fail "the planted bug gave exit $rc, not 1"; }
 grep -q '^FAIL  live/params-bandwidth-out::over-101' "$work/bug.txt" || fail "the bug was not found where expected"
+
+echo "-- 4. default fuzz options against a stock http.server (one thread, backlog 5)"
+start --stock
+"$bin" fuzz --target "$url" --out "$work/findings-stock" >"$work/stock.txt" \
+  || { cat "$work/stock.txt"; fail "default fuzz against a stock http.server did not complete"; }
+grep '^fuzz:' "$work/stock.txt"
 
 echo "mock-python: all checks passed"

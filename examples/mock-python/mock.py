@@ -27,7 +27,7 @@ import threading
 import time
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from xml.sax.saxutils import escape
 
 ACTION, VERSION = "ModifyInstanceSpec", "2014-05-26"
@@ -697,6 +697,8 @@ def main(argv=None):
     ap.add_argument("--port", type=int, default=9000)
     ap.add_argument("--backlog", type=int, default=128,
                     help="listen backlog (http.server's default is 5)")
+    ap.add_argument("--stock", action="store_true",
+                    help="serve like a stock http.server: one thread, HTTP/1.0, backlog 5 (load tests)")
     ap.add_argument("--no-control", action="store_true",
                     help="no control protocol: serve one fixed account instead")
     ap.add_argument("--access-key-id", default=os.environ.get("ALIBABA_CLOUD_ACCESS_KEY_ID"),
@@ -706,8 +708,14 @@ def main(argv=None):
                     help="plant a bug, for testing the tester")
     ap.add_argument("--verbose", action="store_true", help="log every request")
     args = ap.parse_args(argv)
-    Server.request_queue_size = args.backlog
-    server = Server((args.host, args.port), Handler)
+    if args.stock:
+        # What a quick mock on http.server gets by default: one request at
+        # a time, a connection per request, 5 connections waiting at most.
+        Handler.protocol_version = "HTTP/1.0"
+        server = HTTPServer((args.host, args.port), Handler)
+    else:
+        Server.request_queue_size = args.backlog
+        server = Server((args.host, args.port), Handler)
     server.store, server.bugs, server.verbose = Store(), set(args.bug), args.verbose
     server.store_fixed = args.no_control
     if args.no_control:
