@@ -154,3 +154,19 @@ fn overloaded(e: anyhow::Error, jobs: usize) -> anyhow::Error {
         None => e,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::load_hint;
+
+    #[test]
+    fn connections_failing_under_load_suggest_fewer_jobs() {
+        let dead = "control protocol at http://127.0.0.1:9/worlds (target not answering): operation timed out";
+        let hint = load_hint(dead, 64).unwrap();
+        assert!(hint.contains("64 cases at once") && hint.contains("--jobs 8"), "{hint}");
+        assert!(load_hint("connection refused", 8).unwrap().contains("--jobs 1"));
+        // One job at a time cannot be eased, and other errors are not load.
+        assert_eq!(load_hint(dead, 1), None);
+        assert_eq!(load_hint("a generated world is invalid: $.x", 64), None);
+    }
+}

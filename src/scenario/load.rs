@@ -438,6 +438,39 @@ pub fn substitute(s: &str, vars: &BTreeMap<String, String>) -> Result<String, St
 mod tests {
     use super::*;
 
+    fn load(text: &str) -> Result<Vec<Trial>, LoadError> {
+        let defaults = crate::scenario::builtin_default_world().unwrap();
+        load_text("x", Path::new("x.yaml"), text, defaults)
+    }
+
+    #[test]
+    fn one_of_lists_error_rules_only_and_instance_is_for_live_cases() {
+        let step = |expect: &str| {
+            format!(
+                "description: d\nneeds: []\ninstance: i-running\nsteps:\n  - request: {{params: {{InstanceId: i-running, DryRun: \"true\", InternetMaxBandwidthOut: 1}}}}\n    expect: {expect}\n"
+            )
+        };
+        let trials = load(&step("{one_of: [D1, S2, B3]}")).unwrap();
+        let TrialStep::Request { expect, .. } = &trials[0].steps[0] else {
+            panic!("a request step")
+        };
+        assert_eq!(expect.rules().collect::<Vec<_>>(), [RuleId::D1, RuleId::S2, RuleId::B3]);
+        assert_eq!(trials[0].instance.as_deref(), Some("i-running"));
+        for (bad, why) in [
+            ("{one_of: [D1, E1]}", "cannot list E1"),
+            ("{one_of: [D1, I3]}", "cannot list I3"),
+            ("{one_of: []}", "lists no rule"),
+            ("{rule: D1, one_of: [S2]}", "not both"),
+            ("{one_of: [D1, Q9]}", "Q9"),
+        ] {
+            let e = load(&step(bad)).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+        let not_live = step("D1").replace("needs: []\n", "");
+        let e = load(&not_live).unwrap_err().to_string();
+        assert!(e.contains("live cases only"), "{e}");
+    }
+
     #[test]
     fn rows_share_the_worlds_they_do_not_patch() {
         let text = "description: d\nrules: [P3]\nworlds: {other: {}}\nsteps:\n  - request: {params: {InstanceId: i-running, InternetMaxBandwidthOut: \"${v}\"}}\n    expect: P3\nexamples:\n  - {name: a, v: \"101\"}\n  - {name: b, v: \"102\"}\n  - {name: c, v: \"103\", world: {account: {balance_sufficient: false}}}\n";
