@@ -21,15 +21,11 @@ import json
 import os
 import re
 import signal
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 # Never send loopback traffic through a proxy: the SDK (darabonba) reads
 # HTTP(S)_PROXY itself, and so does urllib.
@@ -47,11 +43,11 @@ from darabonba.runtime import ExtendsParameters, RuntimeOptions  # noqa: E402
 from darabonba.utils.xml import XML as DaraXML  # noqa: E402
 from Tea.exceptions import TeaException  # noqa: E402
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from harness import Server, server_binary  # noqa: E402  (start, address, stop)
+
 CONTROL_PREFIX = "/_conformance/v1"
 NET_TIMEOUT_S = 5            # every control call (urllib)
 SDK_TIMEOUT_MS = 5000        # every SDK call: Config(read_timeout, connect_timeout)
-STARTUP_TIMEOUT_S = 15       # waiting for the server's first stdout line
 WATCHDOG_S = 120             # the whole run
 XML_CONTENT_TYPE = "text/xml;charset=utf-8"
 XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>'
@@ -138,77 +134,6 @@ def wire_summary() -> str:
     elif rq:
         out.append("got:  no response")
     return "\n".join(out)
-
-
-# --------------------------------------------------------------------------
-# the server
-
-class Server:
-    def __init__(self, binary: Path) -> None:
-        self.binary = binary
-        self.proc: subprocess.Popen | None = None
-        self.stderr_file = tempfile.TemporaryFile()
-        self.addr: str | None = None
-
-    def start(self) -> str:
-        if not self.binary.exists():
-            raise RuntimeError(f"server binary {self.binary} does not exist "
-                               f"(build it with `cargo build --release` or set MODSPEC_BIN)")
-        self.proc = subprocess.Popen(
-            [str(self.binary), "serve", "--listen", "127.0.0.1:0"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.stderr_file,
-            cwd=str(REPO_ROOT), start_new_session=True,
-        )
-        first: list[str] = []
-        got = threading.Event()
-
-        def reader() -> None:
-            assert self.proc and self.proc.stdout
-            line = self.proc.stdout.readline()
-            first.append(line.decode("utf-8", "replace"))
-            got.set()
-            # keep draining so the server never blocks on a full pipe
-            for _ in iter(self.proc.stdout.readline, b""):
-                pass
-
-        threading.Thread(target=reader, daemon=True).start()
-        if not got.wait(STARTUP_TIMEOUT_S):
-            raise RuntimeError(f"no stdout line from the server within {STARTUP_TIMEOUT_S}s"
-                               + self.stderr_tail())
-        line = first[0].strip()
-        m = re.search(r"(\d{1,3}(?:\.\d{1,3}){3}|localhost|\[[0-9A-Fa-f:.]+\]):(\d{1,5})", line)
-        if not m:
-            raise RuntimeError(f"first stdout line {line!r} has no host:port "
-                               f"(exit status {self.proc.poll()})" + self.stderr_tail())
-        self.addr = f"{m.group(1)}:{m.group(2)}"
-        return self.addr
-
-    def stderr_tail(self) -> str:
-        try:
-            self.stderr_file.seek(0)
-            tail = self.stderr_file.read()[-2000:].decode("utf-8", "replace").strip()
-        except Exception:
-            return ""
-        return f"\nserver stderr (tail):\n{tail}" if tail else ""
-
-    def stop(self) -> None:
-        p = self.proc
-        if p is None or p.poll() is not None:
-            return
-        # the server runs in its own session/process group (start_new_session),
-        # so this reaches it and anything it started (e.g. a wrapper script)
-        try:
-            os.killpg(p.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        try:
-            p.wait(5)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            p.wait(5)
 
 
 # --------------------------------------------------------------------------
@@ -613,10 +538,6 @@ def run_mode(mode: str, addr: str, ctl: Control, caps: set[str]) -> None:
 
 
 def main() -> int:
-    bin_env = os.environ.get("MODSPEC_BIN", "target/release/modspec")
-    binary = Path(bin_env)
-    if not binary.is_absolute():
-        binary = REPO_ROOT / binary
 
     def on_alarm(signum, frame):
         raise Abort(f"interop run exceeded {WATCHDOG_S}s")
@@ -628,7 +549,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_term)
     signal.alarm(WATCHDOG_S)
 
-    server = Server(binary)
+    server = Server(server_binary())
     started = time.monotonic()
     try:
         try:

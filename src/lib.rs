@@ -5,6 +5,8 @@
 //!
 //! The arrows point down only; see ARCHITECTURE.md for the invariants.
 //!
+//! - [`protocol`]: the protocol's facts said once (action, version,
+//!   common parameters, windows, content types); depends on nothing.
 //! - [`spec`]: the executable specification (World document, rules table,
 //!   the `decide` oracle, mutants). Pure: no I/O.
 //! - [`wire`]: the RPC protocol: parameters, V1/V3 signatures, response
@@ -21,7 +23,12 @@
 //!   ([`scenario::Cases`], [`scenario::load_folders`]), read without trusting
 //!   the folder (regular files, size and nesting limits), with injective
 //!   snapshot names ([`scenario::snapshot_name`]).
-//! - [`runner`]: runs trials against a target and checks the answers.
+//! - [`verdict`]: the verdict engine, the one place an exchange (an answer
+//!   and the states read after it) is judged, for the runner and the fuzzer
+//!   alike; its table of checks says which are contract and which
+//!   informative (`--strict`).
+//! - [`runner`]: runs trials against a target and judges them through
+//!   [`verdict`].
 //! - [`report`], [`commands`], [`snapshots`]: presentation and the library
 //!   side of the subcommands; [`fuzz`] and [`bench`](mod@bench); [`util`]
 //!   (`terminal_safe` for every human-readable output).
@@ -43,12 +50,14 @@ pub mod bench;
 pub mod client;
 pub mod commands;
 pub mod fuzz;
+pub mod protocol;
 pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod server;
 pub mod snapshots;
 pub mod spec;
+pub mod verdict;
 pub mod wire;
 
 pub mod util;

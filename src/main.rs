@@ -56,6 +56,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_)) {
+        quiet_broken_pipe();
+    }
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Run(args) => run(*args),
@@ -79,5 +82,19 @@ fn main() -> ExitCode {
             eprintln!("error: {}", modspec::util::terminal_safe(&format!("{e:#}")));
             ExitCode::from(2)
         }
+    }
+}
+
+/// `modspec rules | head` must end quietly, as other command-line tools do,
+/// not panic in `println!` on the closed pipe: restore SIGPIPE's default
+/// (the Rust runtime ignores it). Sockets are unaffected (std sends with
+/// MSG_NOSIGNAL); `serve` keeps the runtime's setting, since it must outlive
+/// any reader of its output.
+fn quiet_broken_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called at start-up before any thread is spawned; SIG_DFL is a
+    // valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

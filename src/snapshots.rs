@@ -20,6 +20,9 @@ pub fn render(result: &TrialResult) -> String {
         }
         out.push_str(&r.body);
         out.push('\n');
+        if r.omitted > 0 {
+            out.push_str(&format!("[{} more bytes not kept]\n", r.omitted));
+        }
     }
     out
 }

@@ -126,3 +126,29 @@ fn schema_json_is_the_printed_schema() {
     );
     assert!(printed["properties"]["steps"].is_object());
 }
+
+/// `modspec rules | head -1` and the like: a reader that has gone away ends
+/// the command quietly (SIGPIPE, as for other tools), never with a panic
+/// message and exit 101.
+#[test]
+fn a_closed_stdout_pipe_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    for args in [&["rules"][..], &["schema"][..]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader); // the first write gets EPIPE
+        let out = modspec()
+            .args(args)
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGPIPE),
+            "{args:?}: {:?} {stderr}",
+            out.status
+        );
+    }
+}

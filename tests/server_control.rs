@@ -63,9 +63,46 @@ async fn capabilities() {
         body,
         json!({
             "protocol": "modspec-control/1",
-            "capabilities": ["core", "clock", "auth", "xml", "dry-run", "extended-params", "precedence", "faults"],
+            "capabilities": ["core", "clock", "auth", "xml", "dry-run", "extended-params", "precedence", "faults", "world-state"],
         })
     );
+}
+
+/// `world-state`: the clock and every instance, in the World document's
+/// order, equal to the per-instance reads; 404 for an unknown world.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn world_state_answers_every_instance_in_document_order() {
+    let t = start().await;
+    let world = modspec::spec::sample_world();
+    let (status, _, created) = call(&t, "POST", "/worlds", Some(serde_json::to_vec(&world).unwrap())).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["world_id"].as_str().unwrap();
+    call(
+        &t,
+        "POST",
+        &format!("/worlds/{id}/clock"),
+        Some(br#"{"advance_seconds": 7}"#.to_vec()),
+    )
+    .await;
+    let (status, ct, doc) = call(&t, "GET", &format!("/worlds/{id}"), None).await;
+    assert_eq!(status, 200, "{doc}");
+    assert!(ct.starts_with("application/json"), "{ct}");
+    assert_eq!(doc["now"], 7);
+    let listed: Vec<&str> = doc["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["instance_id"].as_str().unwrap())
+        .collect();
+    let seeded: Vec<&str> = world.instances.iter().map(|i| i.instance_id.as_str()).collect();
+    assert_eq!(listed, seeded);
+    for inst in doc["instances"].as_array().unwrap() {
+        let one = inst["instance_id"].as_str().unwrap();
+        let (_, _, single) = call(&t, "GET", &format!("/worlds/{id}/instances/{one}"), None).await;
+        assert_eq!(&single, inst);
+    }
+    let (status, _, _) = call(&t, "GET", "/worlds/no-such-world", None).await;
+    assert_eq!(status, 404);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -47,6 +47,11 @@ pub(crate) fn fuzz_time(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// `run --deadline`: `90s`, `10m`, `1h`, like `fuzz --time`.
+pub(crate) fn deadline(s: &str) -> Result<Duration, String> {
+    fuzz_time(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,5 +65,7 @@ mod tests {
         assert!(fuzz_time("18446744073709551615s").unwrap_err().contains("720h"));
         assert!(fuzz_time("0s").is_err());
         assert_eq!(fuzz_time("10m"), Ok(Duration::from_secs(600)));
+        assert!(deadline("99999999h").unwrap_err().contains("720h"));
+        assert_eq!(deadline("90s"), Ok(Duration::from_secs(90)));
     }
 }

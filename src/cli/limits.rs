@@ -53,6 +53,14 @@ pub(crate) struct LimitArgs {
     /// Parameters of one ECS API request, query and form body together.
     #[arg(long, value_name = "N", default_value_t = d().max_params as u64, value_parser = range(16, 100_000))]
     max_params: u64,
+    /// Names in a V3 `SignedHeaders` list; a longer list is refused
+    /// unverified (G9).
+    #[arg(long, value_name = "N", default_value_t = d().max_signed_headers as u64, value_parser = range(6, 10_000))]
+    max_signed_headers: u64,
+    /// Bytes of a V3 canonical request, measured before hashing; a larger
+    /// one is refused unverified (G9).
+    #[arg(long, value_name = "BYTES", default_value_t = d().max_canonical_request_bytes as u64, value_parser = range(16 * KIB, 64 * MIB))]
+    max_canonical_request_bytes: u64,
     /// Worlds alive at once.
     #[arg(long, value_name = "N", default_value_t = d().max_worlds as u64, value_parser = range(1, 10_000_000))]
     max_worlds: u64,
@@ -104,6 +112,8 @@ impl LimitArgs {
             max_nonces_total: n(self.max_nonces),
             max_body_bytes: n(self.max_body_bytes),
             max_params: n(self.max_params),
+            max_signed_headers: n(self.max_signed_headers),
+            max_canonical_request_bytes: n(self.max_canonical_request_bytes),
         };
         let conn = ConnLimits {
             max_connections: n(self.max_connections),

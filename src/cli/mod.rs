@@ -8,6 +8,7 @@ mod cases;
 mod flags;
 mod fuzz;
 mod limits;
+mod progress;
 mod rules;
 mod run;
 mod serve;

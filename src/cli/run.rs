@@ -3,8 +3,9 @@
 use anyhow::Context;
 use clap::Args;
 use modspec::client::Secret;
-use modspec::commands::{RunOptions, Selection};
+use modspec::commands::{RunOptions, Selection, is_not_run};
 use modspec::report::{ExitStatus, print_results, render_json, render_junit, render_summary};
+use modspec::runner::Progress;
 use modspec::scenario::{Cases, Signature};
 use modspec::spec::Mutant;
 use modspec::util::terminal_safe as safe;
@@ -13,6 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use super::progress::Ticker;
 use super::{TlsArgs, flags, runtime};
 
 #[derive(Args)]
@@ -72,6 +74,11 @@ pub(crate) struct RunArgs {
     /// Embedded server only: plant this mutant (see `modspec serve --mutant list`).
     #[arg(long)]
     mutant: Option<String>,
+    /// Embedded server only: its variation mode (`modspec serve --vary`),
+    /// which varies what the contract leaves free; every trial must still
+    /// pass, or a check demands more than the contract.
+    #[arg(long, value_name = "SEED", conflicts_with = "target")]
+    vary: Option<u64>,
     /// Read `access_key_id` and `access_key_secret` for live scenarios from
     /// this file (`name = value` lines or JSON) instead of the environment.
     /// Secrets are never taken from the command line.
@@ -91,6 +98,16 @@ pub(crate) struct RunArgs {
     instance_id: Vec<String>,
     #[command(flatten)]
     tls: TlsArgs,
+    /// Bound the whole run (`90s`, `10m`, `1h`): scenarios not started by
+    /// then are not run, scenarios still running are cut off; they are
+    /// listed as `not run`, the results of the others are kept, and the
+    /// exit status is 2.
+    #[arg(long, value_name = "DURATION", value_parser = flags::deadline)]
+    deadline: Option<Duration>,
+    /// Seconds between progress lines on stderr when it is not a terminal
+    /// (a CI log); 0 turns them off.
+    #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = flags::count(0, 3600))]
+    progress: usize,
     /// Also list passing scenarios.
     #[arg(long, short)]
     verbose: bool,
@@ -127,6 +144,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     opts.target = args.target;
     opts.control = args.control;
     opts.mutant = mutant;
+    opts.vary = args.vary;
     opts.selection = Selection {
         filters: args.filter,
         tags: args.tag,
@@ -144,11 +162,19 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     opts.allow_changes = args.allow_changes;
     opts.instance_ids = args.instance_id;
     opts.tls = args.tls.options();
+    opts.deadline = args.deadline;
+    let progress = std::sync::Arc::new(Progress::default());
+    opts.progress = Some(progress.clone());
+    let ticker = Ticker::start(&progress, Duration::from_secs(args.progress as u64));
     let mut output = runtime()?.block_on(modspec::commands::run(&opts));
+    drop(ticker);
     let mut stdout = std::io::stdout().lock();
     print_results(&mut stdout, &output.results, args.verbose)?;
     if let Some(note) = &output.info.control_note {
         println!("note  no control protocol ({}): only live scenarios run", safe(note));
+    }
+    for r in output.results.iter().filter(|r| is_not_run(r)) {
+        println!("not run  {}", safe(&r.id));
     }
     for name in &output.info.unknown_capabilities {
         println!("note  the target lists an unknown capability `{}`", safe(name));

@@ -28,6 +28,14 @@ pub(crate) struct ServeArgs {
     /// Serve only the ECS API, no control protocol (no worlds can be made).
     #[arg(long, conflicts_with = "control_listen")]
     no_control: bool,
+    /// Variation mode: keep every contract rule but vary, answer by answer
+    /// and reproducibly from SEED, everything the contract leaves free
+    /// (HostId with or without its port, RequestId letter case, JSON key
+    /// order and whitespace, `Recommend`, XML whitespace, unknown fields and
+    /// headers, header-name case). A checker that fails this server demands
+    /// more than the contract: docs/spec/behaviour.md section 2.3.
+    #[arg(long, value_name = "SEED")]
+    vary: Option<u64>,
     /// Serve the control protocol on this address, apart from the API.
     /// Default: beside the API when --listen is a loopback address, else on
     /// a separate listener at 127.0.0.1 (free port, printed on the second
@@ -74,6 +82,7 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         auth: !args.no_auth,
         control: !args.no_control,
         mutant,
+        vary: args.vary,
         limits,
         conn,
         tls,
@@ -109,6 +118,9 @@ pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         if args.no_control {
             tracing::info!("serving the ECS API only (--no-control)");
+        }
+        if let Some(seed) = args.vary {
+            tracing::info!("variation mode, seed {seed}: free parts of answers vary (behaviour.md 2.3)");
         }
         if let Some(m) = mutant {
             tracing::warn!("serving with mutant {m}: this server is deliberately wrong");

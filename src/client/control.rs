@@ -1,5 +1,6 @@
 //! Client of the test-control protocol v1 (control-protocol.md).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use reqwest::Url;
@@ -34,25 +35,30 @@ const EXCERPT_BYTES: usize = 300;
 /// A short, printable excerpt of an answer for an error message, with the
 /// value of any `access_key_secret` masked: a world-creation answer with
 /// the wrong status or broken JSON may still carry a secret, and error
-/// texts reach every report.
+/// texts reach every report. The field name is found in any encoding
+/// (`"access_key_secre\u0074"` is the same JSON key).
 pub fn excerpt(body: &[u8]) -> String {
+    const FIELD: &str = "access_key_secret";
     let text = String::from_utf8_lossy(body);
     let mut out = String::new();
-    let mut rest: &str = &text;
-    while let Some(i) = rest.find("access_key_secret") {
-        let (head, tail) = rest.split_at(i + "access_key_secret".len());
-        out.push_str(head);
+    let (mut copied, mut i) = (0, 0);
+    let bytes = text.as_bytes();
+    while i < bytes.len() {
+        let Some(name_end) = super::scrub::find_at(bytes, i, FIELD) else {
+            i += 1;
+            continue;
+        };
+        let tail = &text[name_end..];
         // Skip `"` `:` and spaces, then mask a quoted or bare value.
         let value_at = tail
             .find(|c: char| !matches!(c, '"' | ':' | ' ' | '\t' | '\n' | '\r'))
             .unwrap_or(tail.len());
-        out.push_str(&tail[..value_at]);
-        let value = &tail[value_at..];
-        let end = value.find(['"', ',', '}', '\n']).unwrap_or(value.len());
+        out.push_str(&text[copied..name_end + value_at]);
         out.push_str("[secret]");
-        rest = &value[end..];
+        let end = name_end + value_at + value_end(&tail[value_at..]);
+        (copied, i) = (end, end);
     }
-    out.push_str(rest);
+    out.push_str(&text[copied..]);
     let mut cut: String = out.chars().take(EXCERPT_BYTES).collect();
     if cut.len() < out.len() {
         cut.push('…');
@@ -62,6 +68,21 @@ pub fn excerpt(body: &[u8]) -> String {
     } else {
         cut.replace(['\n', '\r'], " ")
     }
+}
+
+/// Where a masked value ends: at its closing quote (an escaped quote
+/// does not close it), or at `,`, `}` or a line end.
+fn value_end(value: &str) -> usize {
+    let mut escaped = false;
+    for (i, c) in value.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' | ',' | '}' | '\n' => return i,
+            _ => {}
+        }
+    }
+    value.len()
 }
 
 /// A world created on the target.
@@ -163,6 +184,31 @@ impl ControlClient {
         }
     }
 
+    /// `GET /worlds/{id}` (capability `world-state`): every instance's state
+    /// by id, in one call; `None` for an unknown world.
+    pub async fn world_states(
+        &self,
+        world_id: &str,
+    ) -> Result<Option<BTreeMap<String, serde_json::Value>>, ControlError> {
+        #[derive(Deserialize)]
+        struct Doc {
+            instances: Vec<serde_json::Value>,
+        }
+        let url = self.url(&format!("/worlds/{world_id}"));
+        let body = match self.call(self.http.get(&url), &url, 200).await {
+            Ok(body) => body,
+            Err(ControlError::Status { status: 404, .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let doc: Doc = Self::parse(&url, &body)?;
+        let states = doc
+            .instances
+            .into_iter()
+            .filter_map(|i| Some((i.get("instance_id")?.as_str()?.to_string(), i)))
+            .collect();
+        Ok(Some(states))
+    }
+
     /// `POST /worlds/{id}/clock`; returns the world's new time.
     pub async fn advance(&self, world_id: &str, seconds: u64) -> Result<i64, ControlError> {
         #[derive(Deserialize)]
@@ -200,6 +246,19 @@ mod tests {
         for body in [&whole[..], &cut[..]] {
             let e = excerpt(body);
             assert!(!e.contains("S3CR3T") && e.contains("[secret]"), "{e}");
+        }
+        // The key written with JSON escapes is the same key.
+        for key in [
+            r"access_key_secre\u0074",
+            r"\u0061ccess_key_secret",
+            "access%5Fkey_secret",
+        ] {
+            let body = format!(r#"{{"world_id":"w","{key}":"S3CR\"3T","x":1}}"#);
+            let e = excerpt(body.as_bytes());
+            assert!(
+                !e.contains("S3CR") && !e.contains("3T") && e.contains("[secret]"),
+                "{e}"
+            );
         }
         assert_eq!(excerpt(b""), "(empty body)");
         assert!(excerpt(&[b'a'; 1000]).ends_with('…'));

@@ -28,6 +28,20 @@ impl Exchange {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+
+    /// Replaces every echo of these secrets, in any encoding, in the
+    /// header values and the body: done as soon as an answer arrives, so
+    /// nothing built from it (checks, reports, snapshots, fuzz exchange
+    /// files) can carry one. A body is rewritten only if it held one.
+    pub fn scrub(&mut self, secrets: &[&Secret]) {
+        for (_, v) in &mut self.headers {
+            super::scrub_string(v, secrets);
+        }
+        let text = String::from_utf8_lossy(&self.body);
+        if let std::borrow::Cow::Owned(clean) = super::scrub(&text, secrets) {
+            self.body = clean.into_bytes();
+        }
+    }
 }
 
 /// Why a request got no usable answer. These are harness or transport

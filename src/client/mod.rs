@@ -7,6 +7,7 @@ mod control;
 mod ecs;
 mod http;
 mod prepare;
+mod scrub;
 mod secret;
 
 pub use control::{ControlClient, ControlError, WorldHandle, excerpt};
@@ -15,4 +16,5 @@ pub use ecs::{
 };
 pub use http::{HttpClientError, HttpOptions, TlsOptions, http_client, tls_problem, tls_provider, transport_cause};
 pub use prepare::{Damage, EcsRequest, Prepared, SignatureStyle, UNKNOWN_ACCESS_KEY, prepare};
+pub use scrub::{MARK as SECRET_MARK, scrub, scrub_string};
 pub use secret::Secret;

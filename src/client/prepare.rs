@@ -101,8 +101,8 @@ impl EcsRequest {
             params,
             query_params: ParamList::default(),
             style,
-            action: crate::server::ACTION.into(),
-            version: crate::server::VERSION.into(),
+            action: crate::protocol::ACTION.into(),
+            version: crate::protocol::VERSION.into(),
             format: None,
             headers: Vec::new(),
             form_body: true,
@@ -124,17 +124,8 @@ pub struct Prepared {
 /// An AccessKeyId that no world has, for G5 cases.
 pub const UNKNOWN_ACCESS_KEY: &str = "LTAI00000000unknownkey";
 
-/// V1 common parameter names and the V3 headers that carry the same thing.
-const V3_NAMES: &[(&str, &str)] = &[
-    ("Action", "x-acs-action"),
-    ("Version", "x-acs-version"),
-    ("Timestamp", "x-acs-date"),
-    ("SignatureNonce", "x-acs-signature-nonce"),
-    ("Signature", "authorization"),
-];
-
 fn v3_name(name: &str) -> String {
-    V3_NAMES
+    crate::protocol::V1_TO_V3
         .iter()
         .find(|(v1, _)| *v1 == name)
         .map_or_else(|| name.to_ascii_lowercase(), |(_, v3)| v3.to_string())

@@ -7,4 +7,4 @@ mod run;
 
 pub use coverage::{Cell, Coverage, coverage};
 pub use mutants::{MutantVerdict, run_mutants};
-pub use run::{RunOptions, RunOutput, Selection, run};
+pub use run::{RunOptions, RunOutput, Selection, is_not_run, run};

@@ -2,15 +2,16 @@
 //! default), run the selected trials, and summarise.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::Url;
 
-use crate::client::{Secret, TlsOptions};
+use crate::client::{Secret, TlsOptions, scrub_string};
 use crate::report::{CapabilityCosts, Summary};
 use crate::runner::{
-    Connect, Outcome, TargetInfo, TrialResult, connect, load_error_result, missing_capabilities, run_all,
-    start_embedded,
+    Connect, Deadline, NOT_RUN, Outcome, Pace, Progress, TargetInfo, TrialResult, connect, load_error_result,
+    missing_capabilities, run_paced, start_embedded,
 };
 use crate::scenario::{Cases, Signature, Trial};
 use crate::server::ServerConfig;
@@ -42,6 +43,8 @@ pub struct RunOptions {
     pub control: Option<Url>,
     /// For the embedded server only: plant this bug.
     pub mutant: Option<Mutant>,
+    /// For the embedded server only: its variation seed.
+    pub vary: Option<u64>,
     pub selection: Selection,
     pub strict: bool,
     pub signature: Signature,
@@ -58,6 +61,10 @@ pub struct RunOptions {
     pub resolve: Vec<(String, SocketAddr)>,
     /// Which TLS servers to trust (`--cacert`, `--insecure`).
     pub tls: TlsOptions,
+    /// The whole run's time bound (`--deadline`), from its start.
+    pub deadline: Option<Duration>,
+    /// Counted as trials end, for a progress printer.
+    pub progress: Option<Arc<Progress>>,
 }
 
 impl RunOptions {
@@ -69,6 +76,7 @@ impl RunOptions {
             target: None,
             control: None,
             mutant: None,
+            vary: None,
             selection: Selection::default(),
             strict: false,
             signature: Signature::V3,
@@ -79,6 +87,8 @@ impl RunOptions {
             instance_ids: Vec::new(),
             resolve: Vec::new(),
             tls: TlsOptions::default(),
+            deadline: None,
+            progress: None,
         }
     }
 }
@@ -91,9 +101,21 @@ pub struct RunOutput {
     pub info: TargetInfo,
 }
 
+/// Whether the deadline kept this trial from running (or finishing).
+pub fn is_not_run(r: &TrialResult) -> bool {
+    matches!(&r.outcome, Outcome::Skipped { reason } if reason.starts_with(NOT_RUN))
+}
+
 /// Runs the suite. Case-file errors become Error results beside the others.
 pub async fn run(opts: &RunOptions) -> RunOutput {
     let started = Instant::now();
+    let pace = Pace {
+        deadline: opts.deadline.map(|after| Deadline {
+            at: tokio::time::Instant::now() + after,
+            after,
+        }),
+        progress: opts.progress.clone(),
+    };
     let lib = opts.cases.load();
     let mut results: Vec<TrialResult> = lib.errors.iter().map(load_error_result).collect();
     let trials: Vec<Trial> = lib.trials.into_iter().filter(|t| opts.selection.selects(t)).collect();
@@ -108,6 +130,7 @@ pub async fn run(opts: &RunOptions) -> RunOutput {
         None => {
             let config = ServerConfig {
                 mutant: opts.mutant,
+                vary: opts.vary,
                 ..ServerConfig::default()
             };
             match start_embedded(&config).await {
@@ -139,7 +162,7 @@ pub async fn run(opts: &RunOptions) -> RunOutput {
                 // others are skipped with the capabilities they need, and a
                 // run in which nothing ran exits 2 below.
                 info = i;
-                let ran = run_all(&ctx, &trials, opts.jobs).await;
+                let ran = run_paced(&ctx, &trials, opts.jobs, &pace).await;
                 missing = trials
                     .iter()
                     .zip(&ran)
@@ -152,12 +175,33 @@ pub async fn run(opts: &RunOptions) -> RunOutput {
         }
     }
     drop(embedded);
+    let not_run = results.iter().filter(|r| is_not_run(r)).count();
+    if let (Some(after), true, None) = (opts.deadline, not_run > 0, &run_error) {
+        run_error = Some(format!(
+            "the --deadline of {after:?} passed: {not_run} of {} scenario(s) not run (listed as `not run`)",
+            trials.len()
+        ));
+    }
     let mut summary = Summary::of(&results, started.elapsed());
     summary.capability_costs = CapabilityCosts::of(&missing);
     if run_error.is_none() && summary.nothing_checked() {
         run_error = Some(all_skipped(&results, info.control_note.as_deref()));
     }
     summary.run_error = run_error;
+    if let Some((_, secret)) = &opts.env_credentials {
+        // Trials scrub their own texts; these come from the target too.
+        let texts = [
+            &mut summary.run_error,
+            &mut info.control_note,
+            &mut info.changes_withheld,
+        ];
+        for text in texts.into_iter().flatten() {
+            scrub_string(text, &[secret]);
+        }
+        for name in &mut info.unknown_capabilities {
+            scrub_string(name, &[secret]);
+        }
+    }
     RunOutput { results, summary, info }
 }
 

@@ -118,6 +118,14 @@ impl Driver {
         }
     }
 
+    /// The Host its requests are sent to (an error's HostId names it).
+    pub fn host(&self) -> &str {
+        match self {
+            Driver::Http { host, .. } => host,
+            Driver::InProcess { .. } => IN_PROCESS_HOST,
+        }
+    }
+
     /// Signs and sends one request; returns what went out and what came back.
     pub async fn send(&self, s: &Session, req: &EcsRequest) -> Result<(Prepared, Exchange), FuzzError> {
         match self {

@@ -60,8 +60,10 @@ impl Runner {
                 CaseStep::Advance(s) => self.driver.advance(session, *s).await?,
                 CaseStep::Request(r) => {
                     let Some(expected) = want.get(i).copied() else { break };
-                    let (prepared, exchange) = self.driver.send(session, &r.to_ecs()).await?;
-                    run.disagreement = judge(i, &expected, &exchange);
+                    let (prepared, mut exchange) = self.driver.send(session, &r.to_ecs()).await?;
+                    // An echoed secret never reaches a finding's files.
+                    exchange.scrub(&[&session.secret]);
+                    run.disagreement = judge(i, &expected, self.driver.host(), &exchange);
                     run.sent.push(Sent {
                         prepared,
                         exchange,
@@ -87,9 +89,8 @@ impl Runner {
                 let Some(state) = model.state.instance(id) else {
                     continue;
                 };
-                let want = serde_json::to_value(state).unwrap_or_default();
                 let got = self.driver.instance(session, id).await?;
-                if let Some(d) = judge_state(id, rule, &want, got.as_ref()) {
+                if let Some(d) = judge_state(id, rule, state, got.as_ref()) {
                     run.disagreement = Some(d);
                     break;
                 }

@@ -1,11 +1,6 @@
-//! Compares a target's answer with the expected one, and a final instance
-//! state with the model's.
-//!
-//! The checks are the runner's answer checks that a fuzzer can afford per
-//! request: (status, code) through the rules table with its aliases, the
-//! body's format and well-formedness, the content type, the XML prolog,
-//! RequestId, and `x-acs-retry-after` on Throttling. A disagreement names
-//! its kind so the shrinker can keep the same one.
+//! The fuzzer's side of the verdict engine: an answer or a final state is
+//! judged by `crate::verdict`, exactly as the runner judges it (default
+//! mode), and the first finding becomes the case's disagreement.
 
 use std::fmt;
 
@@ -13,26 +8,11 @@ use serde_json::Value;
 
 use super::model::Expected;
 use crate::client::Exchange;
-use crate::spec::{Match, RuleId, match_answer};
-use crate::wire::{Format, JSON_CONTENT_TYPE, XML_CONTENT_TYPE, parse_body};
+use crate::spec::{InstanceState, RuleId};
+use crate::verdict::{AnswerExpectation, Finding, describe, judge_answer, judge_instance};
 
-const XML_PROLOG: &[u8] = br#"<?xml version="1.0" encoding="UTF-8"?>"#;
-
-/// What was wrong with an answer.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Kind {
-    /// (status, code) is not the rule's, nor an accepted alias.
-    Answer,
-    /// The body is not well-formed JSON or XML.
-    Body,
-    /// JSON where XML was due, or the reverse.
-    Format,
-    ContentType,
-    /// RequestId, the XML prolog or `x-acs-retry-after` is missing.
-    Shape,
-    /// An instance's final state differs from the model's.
-    State,
-}
+/// What was wrong: the verdict engine's check.
+pub use crate::verdict::Check as Kind;
 
 /// One disagreement between a target and the contract.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,27 +23,44 @@ pub struct Disagreement {
     pub expected_rule: RuleId,
     pub expected: String,
     pub got: String,
-    /// The target's status and code, which identify the disagreement.
+    /// The target's status and code, for the report.
     pub got_status: u16,
     pub got_code: Option<String>,
+    /// The instance field, for `State`.
+    pub field: Option<String>,
 }
 
 impl Disagreement {
-    /// What stays the same while a finding is shrunk: the oracle's verdict,
-    /// the kind of disagreement and the target's (status, code).
-    pub fn signature(&self) -> (RuleId, Kind, u16, Option<String>, String) {
-        let field = match self.kind {
-            // The field that differs, not the instance it belongs to.
-            Kind::State => self.expected.split('=').next().unwrap_or_default().to_string(),
-            _ => String::new(),
-        };
-        (
-            self.expected_rule,
-            self.kind.clone(),
-            self.got_status,
-            self.got_code.clone(),
+    /// What stays the same while a finding is shrunk, and what identifies
+    /// a bug: the rule the oracle expected, the check that failed and, for
+    /// a state, the field (not the instance). Not the target's answer, so
+    /// one bug gives one finding whatever the target answers.
+    pub fn signature(&self) -> (RuleId, Kind, String) {
+        (self.expected_rule, self.kind, self.field.clone().unwrap_or_default())
+    }
+
+    fn from_finding(at: String, rule: RuleId, f: Finding, ex: Option<&Exchange>) -> Self {
+        let field =
+            f.at.as_deref()
+                .and_then(|a| a.split_once('.'))
+                .map(|(_, field)| field.to_string());
+        let parsed = ex.and_then(|e| crate::wire::parse_body(e.header("content-type"), &e.body).ok());
+        Disagreement {
+            at,
+            kind: f.check,
+            expected_rule: rule,
+            expected: match &field {
+                Some(name) => format!("{name}={}", f.expected),
+                None => f.expected,
+            },
+            got: match &field {
+                Some(name) => format!("{name}={}", f.got),
+                None => f.got,
+            },
+            got_status: ex.map_or(0, |e| e.status),
+            got_code: parsed.and_then(|p| p.code),
             field,
-        )
+        }
     }
 }
 
@@ -71,115 +68,37 @@ impl fmt::Display for Disagreement {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} {:?}: expected {} ({}), got {}",
-            self.at, self.kind, self.expected, self.expected_rule, self.got
+            "{} {}: expected {}, got {}",
+            self.at, self.kind, self.expected, self.got
         )
     }
 }
 
-fn describe(rule: RuleId) -> String {
-    let s = rule.spec();
-    match s.code {
-        Some(code) => format!("{} {code}", s.status),
-        None => format!("{} success", s.status),
+/// Checks one answer to a request sent to `host`; the first finding is
+/// the disagreement.
+pub fn judge(step: usize, want: &Expected, host: &str, ex: &Exchange) -> Option<Disagreement> {
+    let expectation = AnswerExpectation {
+        rule: want.rule,
+        format: want.format,
+        message_contains: None,
+        host,
+    };
+    let v = judge_answer(&expectation, ex, false);
+    let first = v.findings.into_iter().next()?;
+    let mut d = Disagreement::from_finding(format!("request {}", step + 1), want.rule, first, Some(ex));
+    if d.kind == Kind::Answer {
+        // Status and code only: a finding's text must not change with the
+        // target's RequestId (the same seed gives the same files).
+        d.expected = describe(want.rule);
+        d.got = format!("{} {}", ex.status, d.got_code.as_deref().unwrap_or("success"));
     }
+    Some(d)
 }
 
-/// Checks one answer; the first thing wrong is the disagreement.
-pub fn judge(step: usize, want: &Expected, ex: &Exchange) -> Option<Disagreement> {
-    let ctype = ex.header("content-type").unwrap_or_default();
-    let mut d = Disagreement {
-        at: format!("request {}", step + 1),
-        kind: Kind::Answer,
-        expected_rule: want.rule,
-        expected: describe(want.rule),
-        got: String::new(),
-        got_status: ex.status,
-        got_code: None,
-    };
-    let parsed = match parse_body(Some(ctype), &ex.body) {
-        Ok(p) => p,
-        Err(e) => {
-            d.kind = Kind::Body;
-            d.got = format!("{} with an unreadable body ({e})", ex.status);
-            return Some(d);
-        }
-    };
-    d.got_code.clone_from(&parsed.code);
-    let code = parsed.code.as_deref();
-    if match_answer(want.rule, ex.status, code) == Match::Mismatch {
-        d.got = format!("{} {}", ex.status, code.unwrap_or("success"));
-        return Some(d);
-    }
-    if parsed.format != want.format {
-        d.kind = Kind::Format;
-        d.expected = format!("{:?} body", want.format);
-        d.got = format!("{:?} body", parsed.format);
-        return Some(d);
-    }
-    let compact = ctype.replace(' ', "").to_ascii_lowercase();
-    let ctype_ok = match parsed.format {
-        Format::Xml => compact == XML_CONTENT_TYPE,
-        Format::Json => compact.starts_with("application/json"),
-    };
-    if !ctype_ok {
-        d.kind = Kind::ContentType;
-        d.expected = match parsed.format {
-            Format::Xml => XML_CONTENT_TYPE,
-            Format::Json => JSON_CONTENT_TYPE,
-        }
-        .to_string();
-        d.got = if ctype.is_empty() {
-            "none".into()
-        } else {
-            ctype.to_string()
-        };
-        return Some(d);
-    }
-    d.kind = Kind::Shape;
-    if parsed.format == Format::Xml && !ex.body.starts_with(XML_PROLOG) {
-        d.expected = "the XML prolog".into();
-        d.got = "a body without it".into();
-        return Some(d);
-    }
-    if parsed.request_id.as_deref().is_none_or(str::is_empty) {
-        d.expected = "a RequestId".into();
-        d.got = "none".into();
-        return Some(d);
-    }
-    let throttling = code == Some("Throttling");
-    if throttling
-        && ex
-            .header("x-acs-retry-after")
-            .is_none_or(|v| v.trim().parse::<u64>().is_err())
-    {
-        d.expected = "x-acs-retry-after in milliseconds".into();
-        d.got = ex.header("x-acs-retry-after").unwrap_or("none").to_string();
-        return Some(d);
-    }
-    None
-}
-
-/// Compares an instance's final state with the model's, field by field;
-/// `rule` is what the last request to the instance was due to answer.
-pub fn judge_state(id: &str, rule: RuleId, want: &Value, got: Option<&Value>) -> Option<Disagreement> {
-    let Value::Object(fields) = want else {
-        return None;
-    };
-    let null = Value::Null;
-    for (field, w) in fields {
-        let g = got.and_then(|g| g.get(field)).unwrap_or(&null);
-        if w != g {
-            return Some(Disagreement {
-                at: format!("instance {id}"),
-                kind: Kind::State,
-                expected_rule: rule,
-                expected: format!("{field}={w}"),
-                got: format!("{field}={g}"),
-                got_status: 0,
-                got_code: None,
-            });
-        }
-    }
-    None
+/// Compares an instance's final state with the model's (typed, through
+/// the verdict engine); `rule` is what the last request to the instance
+/// was due to answer.
+pub fn judge_state(id: &str, rule: RuleId, want: &InstanceState, got: Option<&Value>) -> Option<Disagreement> {
+    let first = judge_instance(id, want, got).into_iter().next()?;
+    Some(Disagreement::from_finding(format!("instance {id}"), rule, first, None))
 }

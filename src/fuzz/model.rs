@@ -9,7 +9,7 @@ use std::collections::{HashSet, VecDeque};
 
 use super::case::{Case, CaseRequest, CaseStep};
 use crate::client::SignatureStyle;
-use crate::server::{ACTION, VERSION};
+use crate::protocol::{ACTION, VERSION};
 use crate::spec::{Decision, ModifyRequest, RuleId, World, WorldState, decide};
 use crate::wire::{Format, sign_v1, sign_v3};
 

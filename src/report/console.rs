@@ -36,14 +36,7 @@ pub fn print_results(out: &mut dyn Write, results: &[TrialResult], verbose: bool
 fn print_failure(out: &mut dyn Write, id: &str, file: &str, mismatches: &[Mismatch]) -> std::io::Result<()> {
     writeln!(out, "FAIL  {id}  ({file})")?;
     for m in mismatches {
-        writeln!(
-            out,
-            "      {}: {}: expected {}, got {}",
-            safe(&m.step),
-            safe(&m.what),
-            safe(&m.expected),
-            safe(&m.got)
-        )?;
+        writeln!(out, "      {}", safe(&m.line()))?;
     }
     let rules: BTreeSet<_> = mismatches.iter().filter_map(|m| m.rule).collect();
     for rule in rules {

@@ -38,7 +38,18 @@ fn write(results: &[TrialResult], s: &Summary) -> Result<String, std::io::Error>
         case.push_attribute(("time", time.as_str()));
         let child = match &r.outcome {
             Outcome::Pass => None,
-            Outcome::Fail { mismatches } => Some(("failure", format!("{} mismatch(es)", mismatches.len()))),
+            // The first mismatch says what failed; the text holds them all.
+            Outcome::Fail { mismatches } => Some((
+                "failure",
+                mismatches.first().map_or_else(String::new, |m| {
+                    let more = mismatches.len() - 1;
+                    if more == 0 {
+                        m.line()
+                    } else {
+                        format!("{} (and {more} more)", m.line())
+                    }
+                }),
+            )),
             Outcome::Error { cause } => Some(("error", cause.clone())),
             Outcome::Skipped { reason } => Some(("skipped", reason.clone())),
         };

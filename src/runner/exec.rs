@@ -4,16 +4,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
-use super::check::{Findings, States, check_answer, check_states, expected_states};
-use super::outcome::{Outcome, Recorded, TrialResult};
+use super::check::{Findings, States, check_answer, check_states};
+use super::outcome::{KEPT_BODY_BYTES, KEPT_TRIAL_BYTES, Outcome, Recorded, TrialResult};
 use super::redact::redact_body;
+use super::request::build_request;
 use super::safety::trial_risk;
-use crate::client::{
-    ControlClient, DEAD_TARGET_MARK, EcsClient, EcsRequest, Exchange, Secret, SignatureStyle, WorldHandle, prepare,
-};
-use crate::scenario::{Capability, ParamValue, Placement, RequestSpec, Signature, Trial, TrialStep};
+use crate::client::{ControlClient, DEAD_TARGET_MARK, EcsClient, Exchange, Secret, WorldHandle, prepare, scrub_string};
+use crate::scenario::{Capability, ParamValue, RequestSpec, Signature, Trial, TrialStep};
 use crate::spec::World;
-use crate::wire::ParamList;
 
 /// Everything a trial run needs to know about the target and the run.
 #[derive(Clone, Debug)]
@@ -35,6 +33,9 @@ pub struct RunContext {
     /// Existing instances of the live account (`--instance-id`), for live
     /// cases with an `instance` on a target without the control protocol.
     pub instance_ids: Vec<String>,
+    /// The target claims `world-state`: one read per world answers every
+    /// instance's state (else one read per instance).
+    pub world_state: bool,
 }
 
 /// The opening word of the skip reason of a trial kept from a target that
@@ -42,7 +43,7 @@ pub struct RunContext {
 pub const WITHHELD: &str = "withheld";
 
 /// The header that ties a request to its scenario in the target's logs.
-pub const SCENARIO_HEADER: &str = "x-modspec-scenario";
+pub use crate::protocol::SCENARIO_HEADER;
 
 /// The capabilities a trial needs and the target lacks (without the
 /// control protocol every non-live trial lacks `core`, the protocol itself,
@@ -129,8 +130,46 @@ pub async fn run_trial(ctx: &RunContext, trial: &Trial) -> TrialResult {
         }
     }
     result.outcome = outcome;
+    let secrets: Vec<&Secret> = worlds
+        .values()
+        .map(|w| &w.secret)
+        .chain(ctx.env_credentials.as_ref().map(|c| &c.1))
+        .collect();
+    scrub_result(&mut result, &secrets);
     result.duration = started.elapsed();
     result
+}
+
+/// Every text of a result with the trial's secrets scrubbed: answers are
+/// scrubbed as they arrive, and this catches what came another way (a
+/// control-protocol error quoting an answer, an instance's state).
+fn scrub_result(result: &mut TrialResult, secrets: &[&Secret]) {
+    match &mut result.outcome {
+        Outcome::Fail { mismatches } => {
+            for m in mismatches {
+                for text in [&mut m.step, &mut m.expected, &mut m.got] {
+                    scrub_string(text, secrets);
+                }
+                if let Some(at) = &mut m.at {
+                    scrub_string(at, secrets);
+                }
+            }
+        }
+        Outcome::Error { cause } => scrub_string(cause, secrets),
+        Outcome::Skipped { reason } => scrub_string(reason, secrets),
+        Outcome::Pass => {}
+    }
+    for w in &mut result.warnings {
+        scrub_string(w, secrets);
+    }
+    for r in &mut result.recorded {
+        for text in [&mut r.content_type, &mut r.body] {
+            scrub_string(text, secrets);
+        }
+        if let Some(v) = &mut r.retry_after {
+            scrub_string(v, secrets);
+        }
+    }
 }
 
 async fn run_steps(
@@ -227,18 +266,23 @@ async fn run_steps(
                         None => states(ctx, worlds.get(&name), seed).await?,
                     };
                     let prepared = prepare(&req, &creds.0, &creds.1, &ctx.host);
-                    let ex = ctx
+                    let mut ex = ctx
                         .ecs
                         .send_prepared(&prepared, &[(SCENARIO_HEADER, &trial.id)])
                         .await
                         .map_err(|e| format!("{label}: {e}"))?;
+                    let secrets: Vec<&Secret> = worlds
+                        .values()
+                        .map(|w| &w.secret)
+                        .chain(ctx.env_credentials.as_ref().map(|c| &c.1))
+                        .collect();
+                    ex.scrub(&secrets);
                     record(result, &label, &ex, &creds.1);
                     let first = findings.mismatches.len();
                     check_answer(&label, &ctx.host, expect, &req, &ex, ctx.strict, &mut findings);
                     if ctx.control.is_some() {
                         let after = states(ctx, worlds.get(&name), seed).await?;
-                        let want = expected_states(expect, &req, &before, now);
-                        check_states(&label, expect, &req, &want, &after, &mut findings);
+                        check_states(&label, expect, &req, &before, &after, now, &mut findings);
                         known.insert(name.clone(), after);
                     }
                     for m in &mut findings.mismatches[first..] {
@@ -269,33 +313,24 @@ fn with_instance(spec: &RequestSpec, stand_in: &str, id: &str) -> RequestSpec {
     out
 }
 
-/// The request as the scenario describes it, with the run's defaults.
-pub fn build_request(spec: &RequestSpec, default: Signature) -> EcsRequest {
-    let style = match spec.signature_style().unwrap_or(default) {
-        Signature::V1 => SignatureStyle::V1,
-        Signature::V3 => SignatureStyle::V3,
-    };
-    let mut params: ParamList = spec.params.iter().map(|(k, v)| (k.clone(), v.to_text())).collect();
-    for (k, v) in &spec.pairs {
-        params.push(k.clone(), v.clone());
-    }
-    let mut req = EcsRequest::modify(style, params);
-    req.query_params = spec.query.iter().map(|(k, v)| (k.clone(), v.to_text())).collect();
-    if let Some(m) = &spec.method {
-        req.method.clone_from(m);
-    }
-    req.format.clone_from(&spec.format);
-    req.form_body = spec.placement != Some(Placement::Query);
-    req.damage = spec.protocol.clone().unwrap_or_default();
-    req
-}
-
 /// Reads every seeded instance of a world (empty without control).
 async fn states(ctx: &RunContext, world: Option<&WorldHandle>, seed: Option<&World>) -> Result<States, String> {
     let mut out = States::new();
     let (Some(control), Some(h), Some(seed)) = (&ctx.control, world, seed) else {
         return Ok(out);
     };
+    if ctx.world_state {
+        let mut all = control
+            .world_states(&h.world_id)
+            .await
+            .map_err(|e| format!("cannot read the world's state: {e}"))?
+            .ok_or("the world is gone: its state read answered 404")?;
+        for inst in &seed.instances {
+            let state = all.remove(&inst.instance_id).unwrap_or(serde_json::Value::Null);
+            out.insert(inst.instance_id.clone(), state);
+        }
+        return Ok(out);
+    }
     for inst in &seed.instances {
         let id = &inst.instance_id;
         let state = control
@@ -307,12 +342,19 @@ async fn states(ctx: &RunContext, world: Option<&WorldHandle>, seed: Option<&Wor
     Ok(out)
 }
 
+/// Keeps the answer for the snapshot: redacted whole first (so no secret
+/// is cut in two and kept in part), then cut to what the trial may keep.
 fn record(result: &mut TrialResult, label: &str, ex: &Exchange, secret: &Secret) {
-    result.recorded.push(Recorded {
+    let used: usize = result.recorded.iter().map(|r| r.body.len()).sum();
+    let room = KEPT_BODY_BYTES.min(KEPT_TRIAL_BYTES.saturating_sub(used));
+    let mut r = Recorded {
         step: label.to_string(),
         status: ex.status,
         content_type: ex.header("content-type").unwrap_or_default().to_string(),
         retry_after: ex.header("x-acs-retry-after").map(str::to_string),
-        body: redact_body(&String::from_utf8_lossy(&ex.body), secret),
-    });
+        body: String::new(),
+        omitted: 0,
+    };
+    r.keep(redact_body(&String::from_utf8_lossy(&ex.body), secret), room);
+    result.recorded.push(r);
 }

@@ -6,16 +6,18 @@ mod check;
 mod exec;
 mod outcome;
 mod redact;
+mod request;
 mod safety;
 mod suite;
 mod target;
 
 pub use check::expected_format;
-pub use exec::{RunContext, SCENARIO_HEADER, WITHHELD, build_request, missing_capabilities, run_trial, skip_reason};
-pub use outcome::{Mismatch, Outcome, Recorded, TrialResult};
+pub use exec::{RunContext, SCENARIO_HEADER, WITHHELD, missing_capabilities, run_trial, skip_reason};
+pub use outcome::{KEPT_BODY_BYTES, KEPT_TRIAL_BYTES, Mismatch, Outcome, Recorded, TrialResult};
 pub use redact::redact_body;
+pub use request::build_request;
 pub use safety::change_risk;
-pub use suite::{load_error_result, run_all};
+pub use suite::{Deadline, NOT_RUN, Pace, Progress, load_error_result, run_all, run_paced};
 pub use target::{
     Connect, CredentialsError, Embedded, TargetError, TargetInfo, connect, is_loopback, load_credentials,
     start_embedded,

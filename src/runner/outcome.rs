@@ -7,20 +7,37 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::spec::RuleId;
+use crate::verdict::Check;
 
-/// One way the target's answer differed from the expectation.
+/// One way the target's answer differed from the expectation: a finding
+/// of the verdict engine, placed in its step.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Mismatch {
     /// The step's label (`step 2`, or its name).
     pub step: String,
-    /// What was compared (`answer`, `format`, `state`...).
-    pub what: String,
+    /// The check that failed (the verdict engine's table).
+    pub check: Check,
+    /// Which part, where the check is about one (`i-1.instance_type`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
     pub expected: String,
     pub got: String,
     /// The rule the step expected, when the mismatch is about one step's
     /// expectation (reports name it with its summary).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<RuleId>,
+}
+
+impl Mismatch {
+    /// `step 1: host-id: expected …, got …` (`state of i-1.field` for a
+    /// part).
+    pub fn line(&self) -> String {
+        let what = match &self.at {
+            Some(at) => format!("{} of {at}", self.check),
+            None => self.check.to_string(),
+        };
+        format!("{}: {what}: expected {}, got {}", self.step, self.expected, self.got)
+    }
 }
 
 /// The verdict on one trial.
@@ -44,6 +61,14 @@ impl Outcome {
     }
 }
 
+/// The most of one answer's (redacted) body a trial keeps: real answers
+/// are under 1 KiB, and a target answering 1 MiB to every request must not
+/// make the runner hold, or snapshot, a gigabyte.
+pub const KEPT_BODY_BYTES: usize = 16 * 1024;
+/// The most of all its answers' bodies one trial keeps (a step repeated
+/// many times shares it).
+pub const KEPT_TRIAL_BYTES: usize = 64 * 1024;
+
 /// One exchange, kept for snapshots (secrets never enter it: only the
 /// answer is recorded, with volatile values redacted).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -52,7 +77,25 @@ pub struct Recorded {
     pub status: u16,
     pub content_type: String,
     pub retry_after: Option<String>,
+    /// The redacted body, or its first bytes (see [`KEPT_BODY_BYTES`]).
     pub body: String,
+    /// Bytes of the redacted body not kept, counted.
+    pub omitted: usize,
+}
+
+impl Recorded {
+    /// Keeps at most `room` bytes of `body` (cut at a character boundary)
+    /// and counts the rest.
+    pub fn keep(&mut self, mut body: String, room: usize) {
+        let mut cut = room.min(body.len());
+        while !body.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        self.omitted = body.len() - cut;
+        body.truncate(cut);
+        body.shrink_to_fit();
+        self.body = body;
+    }
 }
 
 /// A trial's result.
@@ -79,11 +122,7 @@ impl TrialResult {
     pub fn details(&self) -> String {
         match &self.outcome {
             Outcome::Pass => String::new(),
-            Outcome::Fail { mismatches } => mismatches
-                .iter()
-                .map(|m| format!("{}: {}: expected {}, got {}", m.step, m.what, m.expected, m.got))
-                .collect::<Vec<_>>()
-                .join("\n"),
+            Outcome::Fail { mismatches } => mismatches.iter().map(Mismatch::line).collect::<Vec<_>>().join("\n"),
             Outcome::Error { cause } => cause.clone(),
             Outcome::Skipped { reason } => reason.clone(),
         }

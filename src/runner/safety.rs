@@ -1,7 +1,7 @@
 //! Real-cloud safety: which live requests cannot change an instance, so
 //! they may be sent to a target that could be a real account.
 
-use super::exec::build_request;
+use super::request::build_request;
 use crate::scenario::{Expectation, RequestSpec, Signature, Trial, TrialStep};
 use crate::spec::{ModifyRequest, RuleId, WorldState, decide, parse_bool, present, sample_world};
 
@@ -55,7 +55,7 @@ pub fn change_risk(spec: &RequestSpec, expect: &Expectation, signature: Signatur
         || !damage.omit.is_empty()
         || damage.set.keys().any(|k| k != "Format")
         // G7's window is 15 minutes either way.
-        || damage.timestamp_offset.is_some_and(|s| s.abs() > 15 * 60)
+        || damage.timestamp_offset.is_some_and(|s| s.abs() > crate::protocol::TIMESTAMP_WINDOW_SECONDS)
         || damage.algorithm.is_some()
         || !damage.unsigned_headers.is_empty()
         || damage.content_sha256.is_some()

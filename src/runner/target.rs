@@ -14,6 +14,7 @@ use crate::client::{
     BodyError, ControlClient, EcsClient, HttpOptions, MAX_RESPONSE_BYTES, Secret, TlsOptions, excerpt, host_header,
     http_client, read_capped, tls_problem, transport_cause,
 };
+use crate::protocol::WORLD_STATE_CAPABILITY;
 use crate::scenario::{Capability, Signature};
 use crate::server::{CONTROL_PREFIX, CONTROL_PROTOCOL, Server, ServerConfig};
 
@@ -180,10 +181,15 @@ pub async fn connect(c: &Connect) -> Result<(RunContext, TargetInfo), TargetErro
         Err(e @ BodyError::TooLarge { .. }) => Err(e),
     };
     let mut capabilities = BTreeSet::new();
+    let mut world_state = false;
     let mut control = None;
     match body.as_deref().map(serde_json::from_slice::<Capabilities>) {
         Ok(Ok(caps)) if status == 200 && caps.protocol == CONTROL_PROTOCOL => {
             for name in caps.capabilities {
+                if name == WORLD_STATE_CAPABILITY {
+                    world_state = true;
+                    continue;
+                }
                 match Capability::parse(&name) {
                     Some(cap) => {
                         capabilities.insert(cap);
@@ -231,6 +237,7 @@ pub async fn connect(c: &Connect) -> Result<(RunContext, TargetInfo), TargetErro
         env_credentials: c.env_credentials.clone(),
         host: host_header(&c.target),
         guard_changes: info.changes_withheld.is_some(),
+        world_state,
         instance_ids: Vec::new(),
     };
     Ok((ctx, info))

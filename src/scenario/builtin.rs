@@ -42,7 +42,7 @@ pub fn builtin_default_world() -> Result<&'static World, LoadError> {
                 .find(|(rel, _)| *rel == DEFAULT_WORLD_FILE)
                 .map(|(_, t)| t)
                 .unwrap_or_default();
-            super::library::parse_defaults(&builtin_path(DEFAULT_WORLD_FILE), text)
+            super::walk::parse_defaults(&builtin_path(DEFAULT_WORLD_FILE), text)
         })
         .as_ref()
         .map_err(Clone::clone)
@@ -66,7 +66,7 @@ pub fn load_builtin() -> Library {
             Err(e) => lib.errors.push(e.with_id(id)),
         }
     }
-    super::library::refuse_name_collisions(&mut lib);
+    super::naming::refuse_name_collisions(&mut lib);
     lib
 }
 

@@ -3,14 +3,13 @@
 //! `world.yaml` or the built-in default world, trial ids from the paths,
 //! and no two trials sharing an id or a snapshot name.
 
-use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use super::builtin::{builtin_default_world, load_builtin};
 use super::error::LoadError;
 use super::load::{DEFAULT_WORLD_FILE, Library, load_text};
-use super::naming::snapshot_name;
-use super::walk::{check_limits, discover, read_case_file};
+use super::naming::refuse_name_collisions;
+use super::walk::{discover, parse_defaults, read_case_file};
 use crate::spec::World;
 
 /// The case library a command runs.
@@ -154,45 +153,6 @@ pub fn load_defaults(path: &Path) -> Result<World, LoadError> {
         ..e
     })?;
     parse_defaults(path, &text)
-}
-
-pub(crate) fn parse_defaults(path: &Path, text: &str) -> Result<World, LoadError> {
-    check_limits(path, text)?;
-    let world: World = serde_yaml::from_str(text).map_err(|e| LoadError::from_yaml(path, &e))?;
-    world
-        .validate()
-        .map_err(|e| LoadError::new(path, (1, 1), format!("invalid default world: {e}")))?;
-    Ok(world)
-}
-
-/// Two trials may share neither an id nor a snapshot file: the later one
-/// becomes a load error naming the earlier.
-pub(crate) fn refuse_name_collisions(lib: &mut Library) {
-    let mut first: BTreeMap<String, (String, PathBuf)> = BTreeMap::new();
-    let mut kept = Vec::with_capacity(lib.trials.len());
-    for t in std::mem::take(&mut lib.trials) {
-        let name = snapshot_name(&t.id);
-        match first.get(&name) {
-            None => {
-                first.insert(name, (t.id.clone(), t.file.clone()));
-                kept.push(t);
-            }
-            Some((id, file)) => {
-                let what = if *id == t.id {
-                    format!("the trial id `{id}` is also that of {}", file.display())
-                } else {
-                    format!(
-                        "the trial `{}` would share the snapshot file `{name}.snap` with `{id}` of {}",
-                        t.id,
-                        file.display()
-                    )
-                };
-                lib.errors
-                    .push(LoadError::new(&t.file, (1, 1), format!("{what}: rename one")).with_id(&t.id));
-            }
-        }
-    }
-    lib.trials = kept;
 }
 
 #[cfg(test)]

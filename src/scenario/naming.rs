@@ -15,7 +15,13 @@
 //!   ends in `~` and 16 hex digits of the id's SHA-256 (`~` is otherwise
 //!   escaped, so a shortened name never equals a plain one).
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
 use sha2::{Digest, Sha256};
+
+use super::error::LoadError;
+use super::load::Library;
 
 /// The longest snapshot name in bytes: with `.snap.new` (insta's pending
 /// file) it stays within the 255 bytes of common file systems.
@@ -67,6 +73,36 @@ fn encode(id: &str) -> String {
 
 fn is_any(c: Option<char>, set: &[char]) -> bool {
     c.is_some_and(|c| set.contains(&c))
+}
+
+/// Two trials may share neither an id nor a snapshot file: the later one
+/// becomes a load error naming the earlier.
+pub(crate) fn refuse_name_collisions(lib: &mut Library) {
+    let mut first: BTreeMap<String, (String, PathBuf)> = BTreeMap::new();
+    let mut kept = Vec::with_capacity(lib.trials.len());
+    for t in std::mem::take(&mut lib.trials) {
+        let name = snapshot_name(&t.id);
+        match first.get(&name) {
+            None => {
+                first.insert(name, (t.id.clone(), t.file.clone()));
+                kept.push(t);
+            }
+            Some((id, file)) => {
+                let what = if *id == t.id {
+                    format!("the trial id `{id}` is also that of {}", file.display())
+                } else {
+                    format!(
+                        "the trial `{}` would share the snapshot file `{name}.snap` with `{id}` of {}",
+                        t.id,
+                        file.display()
+                    )
+                };
+                lib.errors
+                    .push(LoadError::new(&t.file, (1, 1), format!("{what}: rename one")).with_id(&t.id));
+            }
+        }
+    }
+    lib.trials = kept;
 }
 
 #[cfg(test)]

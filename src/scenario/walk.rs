@@ -11,6 +11,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::error::LoadError;
+use crate::spec::World;
 
 /// The largest case file, in bytes (the largest built-in one is under 4 KiB).
 pub const MAX_CASE_FILE_BYTES: u64 = 1 << 20;
@@ -222,6 +223,15 @@ pub(crate) fn check_limits(path: &Path, text: &str) -> Result<(), LoadError> {
         }
     }
     Ok(())
+}
+
+pub(crate) fn parse_defaults(path: &Path, text: &str) -> Result<World, LoadError> {
+    check_limits(path, text)?;
+    let world: World = serde_yaml::from_str(text).map_err(|e| LoadError::from_yaml(path, &e))?;
+    world
+        .validate()
+        .map_err(|e| LoadError::new(path, (1, 1), format!("invalid default world: {e}")))?;
+    Ok(world)
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use crate::spec::{Decision, MODIFY_WINDOW_SECONDS, ModifyRequest, Mutant, RuleId
 use crate::wire::{Format, ParamList};
 
 /// Sliding window of the G12 quota, in world seconds.
-const QUOTA_WINDOW_SECONDS: i64 = 60;
+use crate::protocol::QUOTA_WINDOW_SECONDS;
 
 /// The ECS API of one server.
 pub struct Service {

@@ -25,6 +25,7 @@ use super::gateway::RawRequest;
 use super::limits::ConnLimits;
 use super::store::{Limits, Store};
 use super::tls::TlsIdentity;
+use super::vary::Variation;
 use crate::spec::Mutant;
 
 /// What `modspec serve` and the embedded server are started with.
@@ -44,6 +45,9 @@ pub struct ServerConfig {
     /// Test hook: world secrets start with this text, so tests can search
     /// every output for a known secret. `None`: fully random secrets.
     pub secret_prefix: Option<String>,
+    /// Variation mode (`serve --vary SEED`): vary what the contract leaves
+    /// free, answer by answer (`vary.rs`).
+    pub vary: Option<u64>,
 }
 
 impl Default for ServerConfig {
@@ -56,6 +60,7 @@ impl Default for ServerConfig {
             conn: ConnLimits::default(),
             tls: None,
             secret_prefix: None,
+            vary: None,
         }
     }
 }
@@ -72,6 +77,7 @@ struct Parts {
 struct ApiState {
     service: Arc<Service>,
     bodies: Arc<BodyGate>,
+    vary: Option<Arc<Variation>>,
 }
 
 fn parts(config: &ServerConfig, with_control: bool) -> Parts {
@@ -86,6 +92,7 @@ fn parts(config: &ServerConfig, with_control: bool) -> Parts {
     let api = Router::new().fallback(api).with_state(ApiState {
         service: service.clone(),
         bodies: bodies.clone(),
+        vary: config.vary.map(|seed| Arc::new(Variation::new(seed))),
     });
     let control =
         with_control.then(|| Router::new().nest(control::PREFIX, control::routes(store, config.auth, bodies)));
@@ -192,7 +199,8 @@ async fn api(State(st): State<ApiState>, method: Method, uri: Uri, headers: Head
             .collect(),
         body,
     };
-    let answer = svc.handle(&raw);
+    let mut answer = svc.handle(&raw);
+    let extra = st.vary.as_ref().map(|v| v.apply(&mut answer)).unwrap_or_default();
     // Never the query, the body or the Authorization header: they carry the
     // signature. Only what identifies the request and its outcome.
     tracing::info!(
@@ -210,6 +218,11 @@ async fn api(State(st): State<ApiState>, method: Method, uri: Uri, headers: Head
     h.insert("content-type", HeaderValue::from_static(answer.content_type));
     if let Some(ms) = answer.retry_after_ms {
         h.insert("x-acs-retry-after", HeaderValue::from(ms));
+    }
+    for (name, value) in extra {
+        if let Ok(v) = HeaderValue::try_from(value) {
+            h.insert(name, v);
+        }
     }
     resp
 }
@@ -236,6 +249,8 @@ pub struct Server {
     control: Option<(TcpListener, Router)>,
     tls: Option<TlsIdentity>,
     conn: ConnLimits,
+    /// Variation mode's header-name case (a connection setting).
+    title_case_headers: bool,
     pub service: Arc<Service>,
 }
 
@@ -251,6 +266,9 @@ impl Server {
             control: None,
             tls: config.tls.clone(),
             conn: config.conn,
+            title_case_headers: config
+                .vary
+                .is_some_and(|seed| Variation::new(seed).title_case_headers()),
             service,
         })
     }
@@ -269,6 +287,9 @@ impl Server {
             control: Some((control_listener, control_app)),
             tls: config.tls.clone(),
             conn: config.conn,
+            title_case_headers: config
+                .vary
+                .is_some_and(|seed| Variation::new(seed).title_case_headers()),
             service: p.service,
         })
     }
@@ -298,12 +319,14 @@ impl Server {
             listener: self.listener,
             app: self.app,
             tls: self.tls.clone(),
+            title_case_headers: self.title_case_headers,
         }];
         if let Some((listener, app)) = self.control {
             endpoints.push(Endpoint {
                 listener,
                 app,
                 tls: self.tls,
+                title_case_headers: self.title_case_headers,
             });
         }
         let loops: Vec<_> = endpoints

@@ -33,6 +33,8 @@ pub(super) struct Endpoint {
     pub(super) listener: TcpListener,
     pub(super) app: Router,
     pub(super) tls: Option<TlsIdentity>,
+    /// Write response header names in Title-Case (variation mode).
+    pub(super) title_case_headers: bool,
 }
 
 /// Accepts connections on `ep` until `stop` turns true; each connection
@@ -47,6 +49,7 @@ pub(super) async fn accept_loop(
     http.timer(TokioTimer::new())
         .header_read_timeout(None)
         .max_buf_size(limits.max_head_bytes)
+        .title_case_headers(ep.title_case_headers)
         .keep_alive(true);
     let tls = ep.tls.map(|t| tokio_rustls::TlsAcceptor::from(t.config));
     loop {

@@ -13,7 +13,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -39,6 +39,7 @@ pub const ALL_CAPABILITIES: &[&str] = &[
     "extended-params",
     "precedence",
     "faults",
+    crate::protocol::WORLD_STATE_CAPABILITY,
 ];
 
 #[derive(Clone)]
@@ -63,7 +64,7 @@ pub(super) fn routes<S: Clone + Send + Sync + 'static>(
     Router::new()
         .route("/capabilities", get(capabilities_handler))
         .route("/worlds", post(create_world))
-        .route("/worlds/{world_id}", delete(delete_world))
+        .route("/worlds/{world_id}", get(get_world).delete(delete_world))
         .route("/worlds/{world_id}/instances/{instance_id}", get(get_instance))
         .route("/worlds/{world_id}/clock", post(advance_clock))
         .with_state(Control {
@@ -197,6 +198,27 @@ async fn get_instance(State(c): State<Control>, path: Result<Path<(String, Strin
         Some(state) => axum::Json(state).into_response(),
         None => error(StatusCode::NOT_FOUND, format!("unknown instance `{instance_id}`")),
     }
+}
+
+/// `world-state`: the world clock and every instance's state, in the order
+/// of the World document.
+async fn get_world(State(c): State<Control>, path: Result<Path<String>, PathRejection>) -> Response {
+    let world_id = match path {
+        Ok(Path(id)) => id,
+        Err(e) => return not_an_id("world", &e),
+    };
+    let Some(slot) = c.store.by_id(&world_id) else {
+        return error(StatusCode::NOT_FOUND, format!("unknown world `{world_id}`"));
+    };
+    let w = slot.lock();
+    let instances: Vec<_> = w
+        .state
+        .world
+        .instances
+        .iter()
+        .filter_map(|i| w.state.instance(&i.instance_id))
+        .collect();
+    axum::Json(json!({ "now": w.now, "instances": instances })).into_response()
 }
 
 #[derive(Deserialize)]

@@ -7,28 +7,11 @@
 
 use std::sync::Arc;
 
-use super::store::{Store, WorldSlot};
+use super::store::{Limits, Store, WorldSlot};
 use crate::spec::{Mutant, RuleId};
 use crate::wire::{Format, ParamList, sign_v1, sign_v3};
 
-/// The action this server serves and the API version it speaks.
-pub const ACTION: &str = "ModifyInstanceSpec";
-pub const VERSION: &str = "2014-05-26";
-
-/// The V1 common parameters that must be present and non-empty (G2).
-const V1_REQUIRED: [&str; 8] = [
-    "Signature",
-    "Action",
-    "Version",
-    "AccessKeyId",
-    "SignatureMethod",
-    "SignatureVersion",
-    "SignatureNonce",
-    "Timestamp",
-];
-
-/// How far a signed timestamp may be from the wall clock (G7).
-pub const TIMESTAMP_WINDOW_SECONDS: i64 = 15 * 60;
+use crate::protocol::{ACTION, TIMESTAMP_WINDOW_SECONDS, V1_REQUIRED, V3_REQUIRED, VERSION};
 
 /// A request as it came off the socket, before any interpretation.
 #[derive(Clone, Debug, Default)]
@@ -197,7 +180,7 @@ pub fn admit(store: &Store, auth: bool, mutant: Option<Mutant>, req: &RawRequest
         nonce,
     };
     if auth {
-        if let Err(refused) = check_signature(&admitted, req, mutant) {
+        if let Err(refused) = check_signature(&admitted, req, store.limits(), mutant) {
             if refused.rule == RuleId::G9 && m(Mutant::G10ForgedBurnsNonce) {
                 if let Some(n) = &admitted.nonce {
                     admitted.slot.lock().record_nonce(n, std::time::Instant::now());
@@ -211,20 +194,22 @@ pub fn admit(store: &Store, auth: bool, mutant: Option<Mutant>, req: &RawRequest
 
 /// G2 for V3: the five `x-acs-*` headers are present and, with `host`, signed.
 fn v3_complete(req: &RawRequest, a: &sign_v3::Authorization, host_optional: bool) -> bool {
-    const REQUIRED: [&str; 5] = [
-        "x-acs-action",
-        "x-acs-version",
-        "x-acs-date",
-        "x-acs-signature-nonce",
-        "x-acs-content-sha256",
-    ];
     let signed = |h: &str| a.signed_headers.iter().any(|s| s.eq_ignore_ascii_case(h));
-    REQUIRED.iter().all(|h| req.nonempty_header(h).is_some() && signed(h))
+    V3_REQUIRED
+        .iter()
+        .all(|h| req.nonempty_header(h).is_some() && signed(h))
         && (host_optional || (req.header("host").is_some() && signed("host")))
 }
 
+/// G7: whether `stamp` is more than `window` seconds from `now`, compared
+/// at full precision: whole seconds would truncate 900.7 s to 900 and
+/// accept a timestamp 901 s ahead of a clock at x.3 s.
+fn outside_window(now: chrono::DateTime<chrono::Utc>, stamp: chrono::DateTime<chrono::Utc>, window: i64) -> bool {
+    (now - stamp).abs() > chrono::TimeDelta::seconds(window)
+}
+
 /// G6–G9: timestamp, its window, signature method and signature.
-fn check_signature(a: &Admitted, req: &RawRequest, mutant: Option<Mutant>) -> Result<(), Refused> {
+fn check_signature(a: &Admitted, req: &RawRequest, limits: &Limits, mutant: Option<Mutant>) -> Result<(), Refused> {
     let m = |x: Mutant| mutant == Some(x);
     let refuse = |rule| Refused {
         rule,
@@ -245,7 +230,7 @@ fn check_signature(a: &Admitted, req: &RawRequest, mutant: Option<Mutant>) -> Re
             } else {
                 TIMESTAMP_WINDOW_SECONDS
             };
-            if (chrono::Utc::now() - t).num_seconds().abs() > window {
+            if outside_window(chrono::Utc::now(), t, window) {
                 return Err(refuse(RuleId::G7));
             }
         }
@@ -290,16 +275,86 @@ fn check_signature(a: &Admitted, req: &RawRequest, mutant: Option<Mutant>) -> Re
                 return Ok(());
             }
             let query = ParamList::from_query_and_body(req.query.as_deref(), None);
+            let payload = if m(Mutant::G9V3BodyHashTrusted) {
+                req.header("x-acs-content-sha256").unwrap_or_default().to_string()
+            } else {
+                sign_v3::hex_sha256(&req.body)
+            };
+            if let Some(detail) = v3_over_bounds(limits, req, &query, &auth, &payload) {
+                return Err(Refused {
+                    rule: RuleId::G9,
+                    format: a.format,
+                    detail: Some(detail),
+                });
+            }
             let ok = if m(Mutant::G9V3BodyHashTrusted) {
-                let claimed = req.header("x-acs-content-sha256").unwrap_or_default();
-                let cr =
-                    sign_v3::canonical_request(&req.method, "/", &query, &req.headers, &auth.signed_headers, claimed);
-                sign_v3::signature(secret, &sign_v3::string_to_sign(&cr)) == auth.signature
+                let signed = &auth.signed_headers;
+                sign_v3::expected_signature(secret, &req.method, "/", &query, &req.headers, signed, &payload)
+                    == auth.signature
             } else {
                 sign_v3::content_sha256_matches(&req.headers, &req.body)
                     && sign_v3::verify(secret, &req.method, "/", &query, &req.headers, &auth, &req.body)
             };
             if ok { Ok(()) } else { Err(refuse(RuleId::G9)) }
         }
+    }
+}
+
+/// Why a V3 signature is not verified at all: its `SignedHeaders` list or
+/// its canonical request is over the server's bound. The list is used as
+/// given (behaviour.md section 6), duplicates included, so each entry costs
+/// hashing time; the length is measured without building anything.
+/// Oversized requests are outside the contract, and the reference refuses
+/// them as the signature it did not check (G9), in the 2.2 format, with the
+/// bound in the message.
+fn v3_over_bounds(
+    limits: &Limits,
+    req: &RawRequest,
+    query: &ParamList,
+    auth: &sign_v3::Authorization,
+    payload: &str,
+) -> Option<String> {
+    let names = auth.signed_headers.len();
+    if names > limits.max_signed_headers {
+        return Some(format!(
+            " (SignedHeaders names {names} headers, more than this server's limit of {}: not verified)",
+            limits.max_signed_headers
+        ));
+    }
+    let len = sign_v3::canonical_request_len(&req.method, "/", query, &req.headers, &auth.signed_headers, payload);
+    (len > limits.max_canonical_request_bytes).then(|| {
+        format!(
+            " (canonical request of {len} bytes, more than this server's limit of {}: not verified)",
+            limits.max_canonical_request_bytes
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeDelta, TimeZone, Utc};
+
+    #[test]
+    fn the_timestamp_window_is_exact_to_the_subsecond() {
+        let whole = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
+        let now = whole + TimeDelta::milliseconds(300);
+        let w = TIMESTAMP_WINDOW_SECONDS;
+        // 901 s ahead of a whole second is 900.7 s from x.3: beyond 900 s.
+        assert!(outside_window(now, whole + TimeDelta::seconds(901), w));
+        assert!(outside_window(now, whole - TimeDelta::seconds(900), w), "900.3 s ago");
+        assert!(
+            !outside_window(now, whole + TimeDelta::seconds(900), w),
+            "899.7 s ahead"
+        );
+        assert!(
+            !outside_window(whole, whole - TimeDelta::seconds(900), w),
+            "exactly 900 s"
+        );
+        assert!(
+            !outside_window(whole, whole + TimeDelta::seconds(900), w),
+            "exactly 900 s"
+        );
+        assert!(outside_window(whole, whole + TimeDelta::milliseconds(900_001), w));
     }
 }

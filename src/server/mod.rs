@@ -20,11 +20,12 @@ mod nonces;
 mod respond;
 mod store;
 mod tls;
+mod vary;
 
 pub use api::Service;
 pub use app::{Server, ServerConfig, router};
 pub use control::{ALL_CAPABILITIES, PREFIX as CONTROL_PREFIX, PROTOCOL as CONTROL_PROTOCOL};
-pub use gateway::{ACTION, RawRequest, VERSION};
+pub use gateway::RawRequest;
 pub use limits::{ConnLimits, FD_RESERVE, default_max_connections, fd_limit, max_connections_allowed};
 pub use respond::Answer;
 pub use store::{Limits, Store};

@@ -6,12 +6,12 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
 /// How long a nonce stays used (G10), on the wall clock.
-pub const NONCE_WINDOW: Duration = Duration::from_secs(15 * 60);
+pub use crate::protocol::NONCE_WINDOW;
 
 /// The nonce store's count across all worlds, shared by every world.
 #[derive(Debug)]
@@ -126,6 +126,7 @@ impl Drop for Nonces {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn nonces_expire_after_the_window_and_give_their_count_back() {

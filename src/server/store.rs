@@ -45,6 +45,11 @@ pub struct Limits {
     /// counted before parsing, since each parsed pair costs far more memory
     /// than its bytes on the wire.
     pub max_params: usize,
+    /// Names in a V3 `SignedHeaders` list (SDKs sign 6 to 9); a longer
+    /// list is refused unverified (G9), since it is hashed as given.
+    pub max_signed_headers: usize,
+    /// Bytes of a V3 canonical request, measured before it is hashed.
+    pub max_canonical_request_bytes: usize,
 }
 
 impl Default for Limits {
@@ -60,6 +65,8 @@ impl Default for Limits {
             max_nonces_total: 500_000,
             max_body_bytes: 64 * 1024,
             max_params: 256,
+            max_signed_headers: 64,
+            max_canonical_request_bytes: 256 * 1024,
         }
     }
 }

@@ -67,12 +67,13 @@ impl TlsIdentity {
         let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|_| TlsError::NoKey {
             path: key_name.to_string(),
         })?;
-        let mut config = rustls::ServerConfig::builder_with_provider(crate::client::tls_provider())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| TlsError::Mismatch(e.to_string()))?
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .map_err(|e| TlsError::Mismatch(e.to_string()))?;
+        let mut config =
+            rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .map_err(|e| TlsError::Mismatch(e.to_string()))?
+                .with_no_client_auth()
+                .with_single_cert(chain, key)
+                .map_err(|e| TlsError::Mismatch(e.to_string()))?;
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(TlsIdentity {
             config: Arc::new(config),

@@ -22,6 +22,25 @@ pub struct InstanceState {
     pub last_modified_at: Option<i64>,
 }
 
+impl InstanceState {
+    /// Writes a change's new values; the verdict engine uses this too, so
+    /// the state a harness expects is the oracle's own.
+    pub fn apply(&mut self, change: &Change) {
+        if let Some(t) = &change.instance_type {
+            self.instance.instance_type.clone_from(t);
+        }
+        if let Some(out) = change.bandwidth_out {
+            self.instance.internet_max_bandwidth_out = out;
+        }
+        if let Some(inb) = change.bandwidth_in {
+            self.instance.internet_max_bandwidth_in = inb;
+        }
+        if let Some(at) = change.modified_at {
+            self.last_modified_at = Some(at);
+        }
+    }
+}
+
 /// A ClientToken recorded by an accepted request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenRecord {
@@ -82,18 +101,7 @@ impl WorldState {
     /// alone (decide never names one).
     pub fn apply(&mut self, change: &Change) {
         if let Some(state) = self.instances.get_mut(&change.instance_id) {
-            if let Some(t) = &change.instance_type {
-                state.instance.instance_type.clone_from(t);
-            }
-            if let Some(out) = change.bandwidth_out {
-                state.instance.internet_max_bandwidth_out = out;
-            }
-            if let Some(inb) = change.bandwidth_in {
-                state.instance.internet_max_bandwidth_in = inb;
-            }
-            if let Some(at) = change.modified_at {
-                state.last_modified_at = Some(at);
-            }
+            state.apply(change);
         }
         if let Some((token, record)) = &change.token {
             self.tokens.insert(token.clone(), record.clone());

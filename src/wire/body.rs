@@ -17,10 +17,7 @@ use serde::Serialize;
 
 use super::error::WireError;
 
-/// `Content-Type` of a JSON answer.
-pub const JSON_CONTENT_TYPE: &str = "application/json;charset=utf-8";
-/// `Content-Type` of an XML answer, byte for byte what the SDKs expect.
-pub const XML_CONTENT_TYPE: &str = "text/xml;charset=utf-8";
+pub use crate::protocol::{JSON_CONTENT_TYPE, XML_CONTENT_TYPE, XML_PROLOG};
 
 /// The two body formats of the RPC protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

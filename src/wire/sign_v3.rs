@@ -35,7 +35,7 @@ pub fn hex_sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// Builds the canonical request.
+/// Writes the canonical request, piece by piece, into `sink`.
 ///
 /// `headers` are the request's headers as received (any case, possibly
 /// repeated). For each name of `signed_headers`, in the order given, one
@@ -46,6 +46,52 @@ pub fn hex_sha256(bytes: &[u8]) -> String {
 /// SDK signs them. Layout:
 /// `METHOD\nPATH\nQUERY\n` + one `name:value\n` per header + `\n` +
 /// `a;b;c\n` + `hashed_payload`.
+///
+/// Nothing is copied: a list naming one large header thousands of times
+/// (the list is used "as given", behaviour.md section 6) costs the verifier
+/// hashing time, not memory, and [`canonical_request_len`] measures that
+/// time's bound before any hashing starts.
+fn write_canonical(
+    sink: &mut dyn FnMut(&[u8]),
+    method: &str,
+    path: &str,
+    query: &ParamList,
+    headers: &[(String, String)],
+    signed_headers: &[String],
+    hashed_payload: &str,
+) {
+    for part in [method, "\n", path, "\n", &canonical_query(query), "\n"] {
+        sink(part.as_bytes());
+    }
+    let lower = |sink: &mut dyn FnMut(&[u8]), name: &str| {
+        for chunk in name.as_bytes().chunks(64) {
+            sink(&chunk.to_ascii_lowercase());
+        }
+    };
+    for name in signed_headers {
+        lower(sink, name);
+        sink(b":");
+        let values = headers.iter().filter(|(h, _)| h.eq_ignore_ascii_case(name));
+        for (i, (_, v)) in values.enumerate() {
+            if i > 0 {
+                sink(b",");
+            }
+            sink(v.trim().as_bytes());
+        }
+        sink(b"\n");
+    }
+    sink(b"\n");
+    for (i, name) in signed_headers.iter().enumerate() {
+        if i > 0 {
+            sink(b";");
+        }
+        lower(sink, name);
+    }
+    sink(b"\n");
+    sink(hashed_payload.as_bytes());
+}
+
+/// Builds the canonical request (layout: [`write_canonical`]).
 pub fn canonical_request(
     method: &str,
     path: &str,
@@ -54,29 +100,64 @@ pub fn canonical_request(
     signed_headers: &[String],
     hashed_payload: &str,
 ) -> String {
-    let names: Vec<String> = signed_headers.iter().map(|n| n.to_ascii_lowercase()).collect();
-    let lines: String = names
-        .iter()
-        .map(|name| {
-            let value = headers
-                .iter()
-                .filter(|(h, _)| h.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.trim())
-                .collect::<Vec<_>>()
-                .join(",");
-            format!("{name}:{value}\n")
-        })
-        .collect();
-    format!(
-        "{method}\n{path}\n{}\n{lines}\n{}\n{hashed_payload}",
-        canonical_query(query),
-        names.join(";")
-    )
+    let mut out = Vec::new();
+    let mut sink = |b: &[u8]| out.extend_from_slice(b);
+    write_canonical(&mut sink, method, path, query, headers, signed_headers, hashed_payload);
+    // The pieces are UTF-8 strings, so their concatenation is too.
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The length in bytes of the canonical request these inputs give, found
+/// without building or hashing it (a verifier's bound, see
+/// [`write_canonical`]).
+pub fn canonical_request_len(
+    method: &str,
+    path: &str,
+    query: &ParamList,
+    headers: &[(String, String)],
+    signed_headers: &[String],
+    hashed_payload: &str,
+) -> usize {
+    let mut n = 0usize;
+    let mut sink = |b: &[u8]| n = n.saturating_add(b.len());
+    write_canonical(&mut sink, method, path, query, headers, signed_headers, hashed_payload);
+    n
 }
 
 /// `ACS3-HMAC-SHA256\n` followed by the hex SHA-256 of the canonical request.
 pub fn string_to_sign(canonical_request: &str) -> String {
     format!("{ALGORITHM}\n{}", hex_sha256(canonical_request.as_bytes()))
+}
+
+/// The string to sign of these inputs, the canonical request streamed
+/// into the hasher rather than built.
+fn string_to_sign_streamed(
+    method: &str,
+    path: &str,
+    query: &ParamList,
+    headers: &[(String, String)],
+    signed_headers: &[String],
+    hashed_payload: &str,
+) -> String {
+    let mut hasher = Sha256::new();
+    let mut sink = |b: &[u8]| hasher.update(b);
+    write_canonical(&mut sink, method, path, query, headers, signed_headers, hashed_payload);
+    format!("{ALGORITHM}\n{}", hex::encode(hasher.finalize()))
+}
+
+/// The signature a request with these parts would carry, computed without
+/// building its canonical request (what a verifier compares against).
+pub fn expected_signature(
+    secret: &str,
+    method: &str,
+    path: &str,
+    query: &ParamList,
+    headers: &[(String, String)],
+    signed_headers: &[String],
+    hashed_payload: &str,
+) -> String {
+    let sts = string_to_sign_streamed(method, path, query, headers, signed_headers, hashed_payload);
+    signature(secret, &sts)
 }
 
 /// A MAC keyed with the plain secret (V3 adds no suffix, unlike V1).
@@ -196,14 +277,14 @@ pub fn verify(
     auth: &Authorization,
     body: &[u8],
 ) -> bool {
-    let cr = canonical_request(method, path, query, headers, &auth.signed_headers, &hex_sha256(body));
+    let sts = string_to_sign_streamed(method, path, query, headers, &auth.signed_headers, &hex_sha256(body));
     let Ok(given) = hex::decode(&auth.signature) else {
         return false;
     };
     let Some(mut mac) = keyed_mac(secret) else {
         return false;
     };
-    mac.update(string_to_sign(&cr).as_bytes());
+    mac.update(sts.as_bytes());
     mac.verify_slice(&given).is_ok()
 }
 

@@ -156,3 +156,20 @@ fn sent_query_keeps_order_and_content_sha_absent_is_match() {
     assert_eq!(signed.query, "InstanceId=i-1&InstanceType=ecs.g6.large");
     assert!(content_sha256_matches(&[], b"anything"));
 }
+
+#[test]
+fn streamed_signature_and_length_match_the_built_canonical_request() {
+    // Repeated and mixed-case names, as given: the verifier's streamed
+    // path must agree byte for byte with the canonical request it no
+    // longer builds.
+    let headers = h(&[("X-Big", "v1"), ("host", "h"), ("x-big", " v2 "), ("Ümlaut-Key", "ü")]);
+    let signed = names(&["host", "x-big", "X-BIG", "ümlaut-key", "absent"]);
+    let q: ParamList = h(&[("b", "x y"), ("a", "é")]).into();
+    let cr = canonical_request("POST", "/", &q, &headers, &signed, "p");
+    assert_eq!(canonical_request_len("POST", "/", &q, &headers, &signed, "p"), cr.len());
+    assert_eq!(
+        expected_signature("s", "POST", "/", &q, &headers, &signed, "p"),
+        signature("s", &string_to_sign(&cr))
+    );
+    assert!(cr.contains("x-big:v1,v2\nx-big:v1,v2\n"), "{cr}");
+}

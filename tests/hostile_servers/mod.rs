@@ -10,6 +10,8 @@
 
 #![allow(dead_code)]
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use modspec::server::{Server, ServerConfig};
@@ -36,6 +38,37 @@ pub enum Api {
     /// 307 to the same path and query on the real reference server (on
     /// another port), which would answer correctly if the harness followed.
     Redirect,
+    /// 200 with a JSON body of this many bytes (with `Content-Length`).
+    Big(usize),
+    /// A 200 JSON answer after this many milliseconds.
+    Slow(u64),
+    /// 400 echoing the secret of the request's AccessKeyId (a world's, as
+    /// seen in the world-creation answers it forwarded, or [`ENV_SECRET`]
+    /// for [`ENV_KEY`]) raw, JSON-escaped, percent-encoded and mixed, in
+    /// the body and in the content type.
+    Echo,
+}
+
+/// The live credentials the echo tests put into the environment.
+pub const ENV_KEY: &str = "LTAIenvKey";
+pub const ENV_SECRET: &str = "EnvSecret-5oQ9x";
+
+/// The forms an echo takes: raw, `\u` escapes, percent-encoding, and a
+/// mix of all three with XML character references.
+pub fn encodings(secret: &str) -> Vec<String> {
+    let u: String = secret.chars().map(|c| format!("\\u{:04x}", c as u32)).collect();
+    let pct: String = secret.bytes().map(|b| format!("%{b:02X}")).collect();
+    let mix: String = secret
+        .chars()
+        .enumerate()
+        .map(|(i, c)| match i % 4 {
+            0 => format!("\\u{:04X}", c as u32),
+            1 => format!("%{:02x}", c as u32),
+            2 => format!("&#{};", c as u32),
+            _ => c.to_string(),
+        })
+        .collect();
+    vec![secret.to_string(), u, pct, mix]
 }
 
 /// How the control protocol behaves.
@@ -56,10 +89,15 @@ pub enum Control {
 /// reach any report.
 pub const LEAKY_SECRET: &str = "HOSTILEsecret7731";
 
+/// World secrets by AccessKeyId, sniffed from forwarded world creations.
+pub type Seen = Arc<Mutex<HashMap<String, String>>>;
+
 /// A hostile target; its tasks end with the test's runtime.
 pub struct Hostile {
     /// `http://127.0.0.1:port/`
     pub url: String,
+    /// The world secrets the real server handed out through this target.
+    pub seen: Seen,
 }
 
 /// Starts a hostile target.
@@ -74,13 +112,15 @@ pub async fn start(api: Api, control: Control) -> Hostile {
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
+    let seen = Seen::default();
+    let handed_out = seen.clone();
     tokio::spawn(async move {
         while let Ok((s, _)) = listener.accept().await {
-            let (http, real_url) = (http.clone(), real_url.clone());
-            tokio::spawn(async move { serve(s, api, control, &real_url, &http).await });
+            let (http, real_url, seen) = (http.clone(), real_url.clone(), seen.clone());
+            tokio::spawn(async move { serve(s, api, control, &real_url, &http, &seen).await });
         }
     });
-    Hostile { url }
+    Hostile { url, seen: handed_out }
 }
 
 /// A request as far as the hostile server cares.
@@ -88,6 +128,7 @@ struct Request {
     method: String,
     target: String,
     content_type: Option<String>,
+    authorization: Option<String>,
     body: Vec<u8>,
 }
 
@@ -110,11 +151,13 @@ async fn read_request(s: &mut TcpStream) -> Option<Request> {
     let (method, target) = (first.next()?.to_string(), first.next()?.to_string());
     let mut length = 0;
     let mut content_type = None;
+    let mut authorization = None;
     for line in lines {
         let (k, v) = line.split_once(':')?;
         match k.trim().to_ascii_lowercase().as_str() {
             "content-length" => length = v.trim().parse().ok()?,
             "content-type" => content_type = Some(v.trim().to_string()),
+            "authorization" => authorization = Some(v.trim().to_string()),
             _ => {}
         }
     }
@@ -130,6 +173,7 @@ async fn read_request(s: &mut TcpStream) -> Option<Request> {
         method,
         target,
         content_type,
+        authorization,
         body,
     })
 }
@@ -147,7 +191,7 @@ async fn answer(s: &mut TcpStream, status: &str, content_type: &str, body: &[u8]
     let _ = s.shutdown().await;
 }
 
-async fn serve(mut s: TcpStream, api: Api, control: Control, real: &str, http: &reqwest::Client) {
+async fn serve(mut s: TcpStream, api: Api, control: Control, real: &str, http: &reqwest::Client, seen: &Seen) {
     let Some(req) = read_request(&mut s).await else {
         return;
     };
@@ -168,7 +212,7 @@ async fn serve(mut s: TcpStream, api: Api, control: Control, real: &str, http: &
                 let body = format!(r#"{{"world_id":"w-1","access_key_id":"LTAIx","access_key_secret":"{LEAKY_SECRET}"#);
                 return answer(&mut s, "201 Created", "application/json", body.as_bytes()).await;
             }
-            _ => return proxy(&mut s, req, real, http).await,
+            _ => return proxy(&mut s, req, real, http, seen).await,
         }
     }
     if let Api::Redirect = api {
@@ -179,10 +223,47 @@ async fn serve(mut s: TcpStream, api: Api, control: Control, real: &str, http: &
         let _ = s.write_all(head.as_bytes()).await;
         return;
     }
+    if let Api::Echo = api {
+        return echo(&mut s, &req, seen).await;
+    }
     misbehave(&mut s, api).await;
 }
 
-async fn proxy(s: &mut TcpStream, req: Request, real: &str, http: &reqwest::Client) {
+/// The AccessKeyId of a V3 (`Credential=`) or V1 (`AccessKeyId=`) request.
+fn access_key_id(req: &Request) -> Option<String> {
+    if let Some(a) = &req.authorization {
+        let rest = &a[a.find("Credential=")? + "Credential=".len()..];
+        return Some(rest.split(',').next()?.to_string());
+    }
+    let query = req.target.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    let body = String::from_utf8_lossy(&req.body);
+    query
+        .split('&')
+        .chain(body.split('&'))
+        .find_map(|p| p.strip_prefix("AccessKeyId="))
+        .map(str::to_string)
+}
+
+async fn echo(s: &mut TcpStream, req: &Request, seen: &Seen) {
+    let key = access_key_id(req).unwrap_or_default();
+    let secret = match key.as_str() {
+        ENV_KEY => Some(ENV_SECRET.to_string()),
+        k => seen.lock().unwrap().get(k).cloned(),
+    };
+    let Some(secret) = secret else {
+        return answer(s, "500 Internal Server Error", "text/plain", b"unknown key").await;
+    };
+    let forms = encodings(&secret);
+    let message = format!("raw={} json={} pct={} mix={}", forms[0], forms[1], forms[2], forms[3]);
+    let body = format!(
+        r#"{{"RequestId":"R","HostId":"h","Code":"Echo{}","Message":"{message}"}}"#,
+        forms[2]
+    );
+    let ctype = format!("application/json;charset=utf-8;echo={}", forms[2]);
+    answer(s, "400 Bad Request", &ctype, body.as_bytes()).await;
+}
+
+async fn proxy(s: &mut TcpStream, req: Request, real: &str, http: &reqwest::Client, seen: &Seen) {
     let method = reqwest::Method::from_bytes(req.method.as_bytes()).unwrap_or(reqwest::Method::GET);
     let mut rb = http.request(method, format!("{real}{}", req.target)).body(req.body);
     if let Some(ct) = req.content_type {
@@ -199,6 +280,11 @@ async fn proxy(s: &mut TcpStream, req: Request, real: &str, http: &reqwest::Clie
         .unwrap_or("application/json")
         .to_string();
     let body = resp.bytes().await.unwrap_or_default();
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) {
+        if let (Some(k), Some(secret)) = (v["access_key_id"].as_str(), v["access_key_secret"].as_str()) {
+            seen.lock().unwrap().insert(k.to_string(), secret.to_string());
+        }
+    }
     answer(s, &status.to_string(), &ctype, &body).await;
 }
 
@@ -246,6 +332,21 @@ async fn misbehave(s: &mut TcpStream, api: Api) {
             answer(s, "400 Bad Request", "application/json;charset=utf-8", body).await;
         }
         Api::Ok200(body) => answer(s, "200 OK", "application/json;charset=utf-8", body.as_bytes()).await,
-        Api::Redirect => {}
+        Api::Big(n) => {
+            let pad = "x".repeat(n.saturating_sub(40));
+            let body = format!(r#"{{"RequestId":"R-big","Pad":"{pad}"}}"#);
+            answer(s, "200 OK", "application/json;charset=utf-8", body.as_bytes()).await;
+        }
+        Api::Slow(ms) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            answer(
+                s,
+                "200 OK",
+                "application/json;charset=utf-8",
+                br#"{"RequestId":"R-slow"}"#,
+            )
+            .await;
+        }
+        Api::Redirect | Api::Echo => {}
     }
 }
