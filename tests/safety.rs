@@ -185,6 +185,66 @@ async fn a_possible_real_cloud_gets_only_requests_that_cannot_change_anything() 
     let _ = std::fs::remove_dir_all(cases);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_built_in_live_profile_runs_whole_on_a_possible_real_cloud_and_changes_nothing() {
+    let cases = live_cases();
+    let cloud = fake_cloud(&cases).await;
+    let mut o = RunOptions::embedded(modspec::scenario::Cases::BuiltIn);
+    o.target = Some(format!("http://{FAKE_HOST}:{}/", cloud.addr.port()).parse().unwrap());
+    o.resolve = vec![(FAKE_HOST.to_string(), cloud.addr)];
+    o.env_credentials = Some((cloud.key.clone(), Secret::new(cloud.secret.clone())));
+    o.instance_ids = vec!["i-running".into(), "i-stopped".into()];
+    o.timeout = Duration::from_secs(5);
+    let out = run(&o).await;
+    let text = render_summary(&out.summary);
+    let live: Vec<_> = out.results.iter().filter(|r| r.id.starts_with("live/")).collect();
+    assert!(live.len() >= 150, "{} live trials", live.len());
+    for r in &live {
+        assert_eq!(r.outcome, Outcome::Pass, "{}: {}", r.id, r.details());
+    }
+    // Nothing withheld: every built-in live request is one that cannot
+    // change an instance, so none needs --allow-changes.
+    assert!(out.info.changes_withheld.is_some());
+    assert!(
+        !out.results
+            .iter()
+            .any(|r| matches!(&r.outcome, Outcome::Skipped { reason } if reason.starts_with(WITHHELD))),
+        "{text}"
+    );
+    assert_eq!(out.summary.passed, live.len(), "{text}");
+    assert_eq!(out.summary.exit_status(), ExitStatus::Passed, "{text}");
+    let costs = &out.summary.capability_costs;
+    assert_eq!(costs.per_capability.get("core"), Some(&out.summary.skipped), "{text}");
+    assert!(
+        costs.best.as_ref().is_some_and(|(c, n)| c == "core" && *n > 0),
+        "{text}"
+    );
+    assert!(text.contains("claiming `core` would unlock the most"), "{text}");
+    assert_eq!(cloud.bandwidth_of_i_running(), 5, "nothing changed");
+
+    // Without --instance-id the DryRun trials on an existing instance are
+    // skipped, saying why; without credentials nothing runs: exit 2.
+    o.instance_ids.clear();
+    let out = run(&o).await;
+    let dry = out
+        .results
+        .iter()
+        .find(|r| r.id.starts_with("live/dry-run-existing::"))
+        .unwrap();
+    assert!(
+        matches!(&dry.outcome, Outcome::Skipped { reason } if reason.contains("--instance-id")),
+        "{:?}",
+        dry.outcome
+    );
+    o.env_credentials = None;
+    let out = run(&o).await;
+    assert_eq!(out.summary.passed + out.summary.failed, 0);
+    assert_eq!(out.summary.exit_status(), ExitStatus::CouldNotRun);
+    let why = out.summary.run_error.as_deref().unwrap_or_default();
+    assert!(why.contains("every selected trial was skipped"), "{why}");
+    let _ = std::fs::remove_dir_all(cases);
+}
+
 /// Everything every tracing event of this process writes.
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);

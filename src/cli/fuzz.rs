@@ -36,8 +36,10 @@ pub(crate) struct FuzzArgs {
     /// Folder for the findings (scenario YAML and raw exchange per finding).
     #[arg(long, default_value = "fuzz-findings")]
     out: PathBuf,
-    /// Cases run at once (1..=1024).
-    #[arg(long, default_value_t = 64, value_parser = flags::jobs())]
+    /// Cases run at once (1..=1024). The default is modest: a mock on a
+    /// stock HTTP server (Python's http.server: a listen backlog of 5, one
+    /// thread) refuses or drops connections beyond a few at once.
+    #[arg(long, default_value_t = modspec::fuzz::DEFAULT_JOBS, value_parser = flags::jobs())]
     jobs: usize,
     /// Findings to shrink and write (the first case of each kind of
     /// disagreement; 0..=1000).
@@ -87,7 +89,9 @@ pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     opts.progress = true;
     opts.timeout = timeout;
     opts.tls = tls;
-    let report = rt.block_on(modspec::fuzz::fuzz(&opts))?;
+    let report = rt
+        .block_on(modspec::fuzz::fuzz(&opts))
+        .map_err(|e| overloaded(anyhow::Error::new(e), opts.jobs))?;
     println!(
         "fuzz: target={} seed={} cases={} requests={} elapsed={:.2}s rate={:.0} req/s disagreeing_cases={} errors={} findings={}",
         safe(&report.target),
@@ -115,6 +119,9 @@ pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(e) = &report.first_error {
         println!("{} case(s) could not be run; the first: {}", report.errors, safe(e));
+        if let Some(hint) = load_hint(e, opts.jobs) {
+            println!("{hint}");
+        }
     }
     // As for `run`: harness trouble outranks findings (2), then findings (1).
     Ok(if report.errors > 0 {
@@ -124,4 +131,42 @@ pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Connections refused or timed out under load: say so, and how to ease it.
+fn load_hint(error: &str, jobs: usize) -> Option<String> {
+    let transport = error.contains(modspec::client::DEAD_TARGET_MARK)
+        || ["refused", "timed out", "reset", "closed before"]
+            .iter()
+            .any(|w| error.contains(w));
+    (transport && jobs > 1).then(|| {
+        format!(
+            "the target refused or dropped connections with {jobs} cases at once: a server with a small listen \
+             backlog or few threads cannot keep up; retry with fewer, e.g. --jobs {}",
+            (jobs / 8).max(1)
+        )
+    })
+}
+
+fn overloaded(e: anyhow::Error, jobs: usize) -> anyhow::Error {
+    match load_hint(&e.to_string(), jobs) {
+        Some(hint) => e.context(hint),
+        None => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::load_hint;
+
+    #[test]
+    fn connections_failing_under_load_suggest_fewer_jobs() {
+        let dead = "control protocol at http://127.0.0.1:9/worlds (target not answering): operation timed out";
+        let hint = load_hint(dead, 64).unwrap();
+        assert!(hint.contains("64 cases at once") && hint.contains("--jobs 8"), "{hint}");
+        assert!(load_hint("connection refused", 8).unwrap().contains("--jobs 1"));
+        // One job at a time cannot be eased, and other errors are not load.
+        assert_eq!(load_hint(dead, 1), None);
+        assert_eq!(load_hint("a generated world is invalid: $.x", 64), None);
+    }
 }

@@ -91,6 +91,11 @@ pub(crate) struct RunArgs {
     /// refusals) are sent; the others are reported as skipped.
     #[arg(long)]
     allow_changes: bool,
+    /// An existing instance of the live account (repeatable): live cases
+    /// that need one (DryRun requests, which change nothing) run against
+    /// each, on a target without the control protocol.
+    #[arg(long, value_name = "ID")]
+    instance_id: Vec<String>,
     #[command(flatten)]
     tls: TlsArgs,
     /// Bound the whole run (`90s`, `10m`, `1h`): scenarios not started by
@@ -155,6 +160,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     opts.timeout = Duration::from_secs_f64(args.timeout);
     opts.env_credentials = credentials(args.credentials_file.as_deref())?;
     opts.allow_changes = args.allow_changes;
+    opts.instance_ids = args.instance_id;
     opts.tls = args.tls.options();
     opts.deadline = args.deadline;
     let progress = std::sync::Arc::new(Progress::default());
@@ -164,6 +170,9 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     drop(ticker);
     let mut stdout = std::io::stdout().lock();
     print_results(&mut stdout, &output.results, args.verbose)?;
+    if let Some(note) = &output.info.control_note {
+        println!("note  no control protocol ({}): only live scenarios run", safe(note));
+    }
     for r in output.results.iter().filter(|r| is_not_run(r)) {
         println!("not run  {}", safe(&r.id));
     }

@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 use reqwest::Url;
 
 use crate::client::{Secret, TlsOptions, scrub_string};
-use crate::report::Summary;
+use crate::report::{CapabilityCosts, Summary};
 use crate::runner::{
     Connect, Deadline, NOT_RUN, Outcome, Pace, Progress, TargetInfo, TrialResult, connect, load_error_result,
-    run_paced, start_embedded,
+    missing_capabilities, run_paced, start_embedded,
 };
 use crate::scenario::{Cases, Signature, Trial};
 use crate::server::ServerConfig;
@@ -54,6 +54,9 @@ pub struct RunOptions {
     /// Send live requests that could change an instance to a target that
     /// may be a real cloud (`--allow-changes`).
     pub allow_changes: bool,
+    /// Existing instances of the live account (`--instance-id`), for live
+    /// cases that need one on a target without the control protocol.
+    pub instance_ids: Vec<String>,
     /// DNS overrides (tests: a non-loopback name served on loopback).
     pub resolve: Vec<(String, SocketAddr)>,
     /// Which TLS servers to trust (`--cacert`, `--insecure`).
@@ -81,6 +84,7 @@ impl RunOptions {
             timeout: Duration::from_secs(10),
             env_credentials: None,
             allow_changes: false,
+            instance_ids: Vec::new(),
             resolve: Vec::new(),
             tls: TlsOptions::default(),
             deadline: None,
@@ -117,6 +121,7 @@ pub async fn run(opts: &RunOptions) -> RunOutput {
     let trials: Vec<Trial> = lib.trials.into_iter().filter(|t| opts.selection.selects(t)).collect();
     let mut info = TargetInfo::default();
     let mut run_error = None;
+    let mut missing = Vec::new();
     if trials.is_empty() && results.is_empty() {
         run_error = Some(format!("no scenario selected in {}", opts.cases.describe()));
     }
@@ -151,13 +156,20 @@ pub async fn run(opts: &RunOptions) -> RunOutput {
             tls: opts.tls.clone(),
         };
         match connect(&c).await {
-            Ok((ctx, i)) => {
-                if ctx.control.is_none() && trials.iter().any(|t| !t.is_live()) {
-                    let note = i.control_note.clone().unwrap_or_default();
-                    run_error = Some(format!("no control protocol ({note}): only live scenarios could run"));
-                }
+            Ok((mut ctx, i)) => {
+                ctx.instance_ids.clone_from(&opts.instance_ids);
+                // Without the control protocol only live scenarios run; the
+                // others are skipped with the capabilities they need, and a
+                // run in which nothing ran exits 2 below.
                 info = i;
-                results.extend(run_paced(&ctx, &trials, opts.jobs, &pace).await);
+                let ran = run_paced(&ctx, &trials, opts.jobs, &pace).await;
+                missing = trials
+                    .iter()
+                    .zip(&ran)
+                    .filter(|(_, r)| matches!(r.outcome, Outcome::Skipped { .. }))
+                    .map(|(t, _)| missing_capabilities(&ctx, t))
+                    .collect();
+                results.extend(ran);
             }
             Err(e) => run_error = Some(e.to_string()),
         }
@@ -171,6 +183,10 @@ pub async fn run(opts: &RunOptions) -> RunOutput {
         ));
     }
     let mut summary = Summary::of(&results, started.elapsed());
+    summary.capability_costs = CapabilityCosts::of(&missing);
+    if run_error.is_none() && summary.nothing_checked() {
+        run_error = Some(all_skipped(&results, info.control_note.as_deref()));
+    }
     summary.run_error = run_error;
     if let Some((_, secret)) = &opts.env_credentials {
         // Trials scrub their own texts; these come from the target too.
@@ -187,4 +203,20 @@ pub async fn run(opts: &RunOptions) -> RunOutput {
         }
     }
     RunOutput { results, summary, info }
+}
+
+/// The run error of a run that skipped every selected trial: the most
+/// common skip reason, and why there is no control protocol if there is not.
+fn all_skipped(results: &[TrialResult], control_note: Option<&str>) -> String {
+    let mut reasons: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for r in results {
+        if let Outcome::Skipped { reason } = &r.outcome {
+            *reasons.entry(reason.as_str()).or_default() += 1;
+        }
+    }
+    let (reason, n) = reasons.into_iter().max_by_key(|(_, n)| *n).unwrap_or(("", 0));
+    let control = control_note
+        .map(|c| format!("; no control protocol: {c}"))
+        .unwrap_or_default();
+    format!("every selected trial was skipped, so nothing was checked ({n} of them: {reason}){control}")
 }

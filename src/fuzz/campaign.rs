@@ -60,6 +60,10 @@ pub struct FuzzOptions {
     pub tls: TlsOptions,
 }
 
+/// Cases run at once by default: enough to keep the embedded server busy
+/// on two cores, few enough for a one-thread server with a backlog of 5.
+pub const DEFAULT_JOBS: usize = 8;
+
 impl FuzzOptions {
     /// 10,000 cases with `seed` against the embedded server, nothing written.
     pub fn new(seed: u64) -> Self {
@@ -72,7 +76,7 @@ impl FuzzOptions {
             time: None,
             seed,
             out: None,
-            jobs: 64,
+            jobs: DEFAULT_JOBS,
             max_findings: 5,
             stop_at_first: false,
             progress: false,

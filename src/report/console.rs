@@ -62,6 +62,18 @@ pub fn render_summary(s: &Summary) -> String {
     if s.warnings > 0 {
         line.push_str(&format!(" ({} warnings)", s.warnings));
     }
+    let costs = &s.capability_costs;
+    if !costs.is_empty() {
+        let per: Vec<String> = costs.per_capability.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        line.push_str(&format!(
+            "\nskipped for missing capabilities (trials each cost): {}",
+            per.join(", ")
+        ));
+        match &costs.best {
+            Some((c, n)) => line.push_str(&format!("; claiming `{c}` would unlock the most: {n} trial(s)")),
+            None => line.push_str("; no single capability would unlock a skipped trial on its own"),
+        }
+    }
     if let Some(e) = &s.run_error {
         line.push_str(&format!("\nrun error: {}", safe(e)));
     }

@@ -7,4 +7,4 @@ mod summary;
 
 pub use console::{print_results, render_summary};
 pub use junit::render_junit;
-pub use summary::{ExitStatus, Summary, render_json};
+pub use summary::{CapabilityCosts, ExitStatus, Summary, render_json};

@@ -9,9 +9,11 @@ use serde_json::Value;
 use super::outcome::Mismatch;
 use crate::client::{EcsRequest, Exchange, SignatureStyle};
 use crate::scenario::Expectation;
-use crate::spec::ModifyRequest;
-use crate::verdict::{AnswerExpectation, Check, Finding, change_of, judge_answer, judge_instance, parse_instance};
-use crate::wire::Format;
+use crate::spec::{Match, ModifyRequest, RuleId, match_answer};
+use crate::verdict::{
+    AnswerExpectation, Check, Finding, change_of, describe, judge_answer, judge_instance, parse_instance,
+};
+use crate::wire::{Format, parse_body};
 
 /// Instance states of one world by id, as the control protocol answers them.
 pub type States = BTreeMap<String, Value>;
@@ -62,15 +64,44 @@ pub fn check_answer(
         None => expected_format(req),
     };
     let want = AnswerExpectation {
-        rule: expect.rule,
+        rule: fired_rule(expect, ex),
         format,
         message_contains: expect.full.message_contains.as_deref(),
         host,
     };
-    let v = judge_answer(&want, ex, strict);
+    let mut v = judge_answer(&want, ex, strict);
+    if !expect.alternatives.is_empty() {
+        // None of the rules matched: say which were acceptable.
+        let all: Vec<String> = expect.rules().map(describe).collect();
+        for f in v.findings.iter_mut().filter(|f| f.check == Check::Answer) {
+            f.expected = format!("one of {}", all.join(", "));
+        }
+    }
     out.add(label, v.findings);
     out.warnings
         .extend(v.warnings.into_iter().map(|w| format!("{label}: {w}")));
+}
+
+/// The rule an answer is judged against: for a `one_of` expectation the
+/// first of its rules the answer's status and code match (canonically,
+/// else as an alias), else the first rule; for an exact one, its rule.
+fn fired_rule(expect: &Expectation, ex: &Exchange) -> RuleId {
+    if expect.alternatives.is_empty() {
+        return expect.rule;
+    }
+    let ctype = ex.header("content-type").unwrap_or_default();
+    let Ok(parsed) = parse_body(Some(ctype), &ex.body) else {
+        return expect.rule;
+    };
+    let code = parsed.code.as_deref();
+    let matching = |canonical: bool| {
+        expect.rules().find(|r| match match_answer(*r, ex.status, code) {
+            Match::Canonical => true,
+            Match::Alias(_) => !canonical,
+            Match::Mismatch => false,
+        })
+    };
+    matching(true).or_else(|| matching(false)).unwrap_or(expect.rule)
 }
 
 /// Judges the states read back after a request: every instance as the

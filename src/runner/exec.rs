@@ -10,7 +10,7 @@ use super::redact::redact_body;
 use super::request::build_request;
 use super::safety::trial_risk;
 use crate::client::{ControlClient, DEAD_TARGET_MARK, EcsClient, Exchange, Secret, WorldHandle, prepare, scrub_string};
-use crate::scenario::{Capability, Signature, Trial, TrialStep};
+use crate::scenario::{Capability, ParamValue, RequestSpec, Signature, Trial, TrialStep};
 use crate::spec::World;
 
 /// Everything a trial run needs to know about the target and the run.
@@ -30,6 +30,9 @@ pub struct RunContext {
     /// The target may be a real cloud: send only requests that cannot
     /// change an instance (see [`super::change_risk`]).
     pub guard_changes: bool,
+    /// Existing instances of the live account (`--instance-id`), for live
+    /// cases with an `instance` on a target without the control protocol.
+    pub instance_ids: Vec<String>,
     /// The target claims `world-state`: one read per world answers every
     /// instance's state (else one read per instance).
     pub world_state: bool,
@@ -42,17 +45,43 @@ pub const WITHHELD: &str = "withheld";
 /// The header that ties a request to its scenario in the target's logs.
 pub use crate::protocol::SCENARIO_HEADER;
 
+/// The capabilities a trial needs and the target lacks (without the
+/// control protocol every non-live trial lacks `core`, the protocol itself,
+/// beside what it needs). Empty when the trial is not skipped for them.
+pub fn missing_capabilities(ctx: &RunContext, trial: &Trial) -> BTreeSet<Capability> {
+    let mut need = trial.required(ctx.signature);
+    if ctx.control.is_none() {
+        if trial.is_live() {
+            return BTreeSet::new();
+        }
+        need.insert(Capability::Core);
+        return need;
+    }
+    need.retain(|c| !ctx.capabilities.contains(c));
+    need
+}
+
+fn names(caps: &BTreeSet<Capability>) -> String {
+    caps.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+}
+
 /// Why a trial cannot run here, if it cannot.
 pub fn skip_reason(ctx: &RunContext, trial: &Trial) -> Option<String> {
     if ctx.control.is_none() {
         if !trial.is_live() {
-            return Some("needs a world, and the target has no control protocol".into());
+            return Some(format!(
+                "needs a world: the control protocol with the capabilities {}",
+                names(&missing_capabilities(ctx, trial))
+            ));
         }
         if ctx.env_credentials.is_none() {
             return Some(
                 "live case without credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and _SECRET, or --credentials-file"
                     .into(),
             );
+        }
+        if trial.instance.is_some() && ctx.instance_ids.is_empty() {
+            return Some("needs an existing instance of the account: name one with --instance-id ID".into());
         }
         if ctx.guard_changes {
             return trial_risk(trial, ctx.signature).map(|why| {
@@ -64,12 +93,8 @@ pub fn skip_reason(ctx: &RunContext, trial: &Trial) -> Option<String> {
         }
         return None;
     }
-    let missing: Vec<&str> = trial
-        .required(ctx.signature)
-        .difference(&ctx.capabilities)
-        .map(|c| c.as_str())
-        .collect();
-    (!missing.is_empty()).then(|| format!("the target lacks the capabilities: {}", missing.join(", ")))
+    let missing = missing_capabilities(ctx, trial);
+    (!missing.is_empty()).then(|| format!("the target lacks the capabilities: {}", names(&missing)))
 }
 
 /// Runs one trial to its result; never panics on any target answer.
@@ -167,9 +192,24 @@ async fn run_steps(
             worlds.insert(name.clone(), h);
         }
     }
+    let run_tag = uuid::Uuid::new_v4().simple().to_string();
     let mut now: i64 = 0;
     let mut known: BTreeMap<String, States> = BTreeMap::new();
-    for step in &trial.steps {
+    // A live case's stand-in instance becomes each `--instance-id` in turn
+    // on a target without worlds; otherwise the steps run once, as written.
+    let rounds: Vec<Option<(&str, &str)>> = match (&ctx.control, &trial.instance) {
+        (None, Some(stand_in)) => ctx
+            .instance_ids
+            .iter()
+            .map(|id| Some((stand_in.as_str(), id.as_str())))
+            .collect(),
+        _ => vec![None],
+    };
+    let mut steps: Vec<(Option<(&str, &str)>, &TrialStep)> = Vec::new();
+    for round in rounds {
+        steps.extend(trial.steps.iter().map(|s| (round, s)));
+    }
+    for (round, step) in steps {
         match step {
             TrialStep::Advance(s) => {
                 // Time passes for every world of the trial alike, so one
@@ -193,18 +233,32 @@ async fn run_steps(
                 repeat,
             } => {
                 let name = request.as_world.clone().unwrap_or_default();
-                let creds = match worlds.get(&name) {
-                    Some(h) => (h.access_key_id.clone(), h.secret.clone()),
-                    None => ctx.env_credentials.clone().ok_or("no credentials for the request")?,
+                let (creds, shared) = match worlds.get(&name) {
+                    Some(h) => ((h.access_key_id.clone(), h.secret.clone()), false),
+                    None => (
+                        ctx.env_credentials.clone().ok_or("no credentials for the request")?,
+                        true,
+                    ),
                 };
                 let seed = trial.worlds.get(&name).map(|w| w.as_ref());
-                let req = build_request(request, ctx.signature);
+                let mut req = match round {
+                    Some((stand_in, id)) => build_request(&with_instance(request, stand_in, id), ctx.signature),
+                    None => build_request(request, ctx.signature),
+                };
+                if let (true, Some(n)) = (shared, &mut req.damage.nonce) {
+                    // One AccessKeyId serves every trial and every run of a
+                    // live account: a case's nonce is its own per trial run.
+                    n.push_str(&format!("-{run_tag}"));
+                }
                 for n in 0..*repeat {
-                    let label = if *repeat > 1 {
+                    let mut label = if *repeat > 1 {
                         format!("{label} #{}", n + 1)
                     } else {
                         label.clone()
                     };
+                    if let Some((_, id)) = round {
+                        label.push_str(&format!(" ({id})"));
+                    }
                     // A world changes only through our requests, so the state
                     // read after the previous request is this one's "before".
                     let before = match known.remove(&name) {
@@ -239,6 +293,24 @@ async fn run_steps(
         }
     }
     Ok(findings)
+}
+
+/// The request with every parameter value equal to `stand_in` replaced by
+/// `id` (a live case's instance, for one `--instance-id`).
+fn with_instance(spec: &RequestSpec, stand_in: &str, id: &str) -> RequestSpec {
+    let swap = |v: &ParamValue| match v {
+        ParamValue::Text(t) if t == stand_in => ParamValue::Text(id.to_string()),
+        other => other.clone(),
+    };
+    let mut out = spec.clone();
+    out.params = spec.params.iter().map(|(k, v)| (k.clone(), swap(v))).collect();
+    out.query = spec.query.iter().map(|(k, v)| (k.clone(), swap(v))).collect();
+    for (_, v) in &mut out.pairs {
+        if v == stand_in {
+            *v = id.to_string();
+        }
+    }
+    out
 }
 
 /// Reads every seeded instance of a world (empty without control).

@@ -12,7 +12,7 @@ mod suite;
 mod target;
 
 pub use check::expected_format;
-pub use exec::{RunContext, SCENARIO_HEADER, WITHHELD, run_trial, skip_reason};
+pub use exec::{RunContext, SCENARIO_HEADER, WITHHELD, missing_capabilities, run_trial, skip_reason};
 pub use outcome::{KEPT_BODY_BYTES, KEPT_TRIAL_BYTES, Mismatch, Outcome, Recorded, TrialResult};
 pub use redact::redact_body;
 pub use request::build_request;

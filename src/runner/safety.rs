@@ -90,10 +90,7 @@ mod tests {
             protocol: damage,
             ..RequestSpec::default()
         };
-        let expect = Expectation {
-            rule,
-            full: ExpectFull::default(),
-        };
+        let expect = Expectation::exact(rule, ExpectFull::default());
         change_risk(&spec, &expect, Signature::V3).is_some()
     }
 

@@ -238,6 +238,7 @@ pub async fn connect(c: &Connect) -> Result<(RunContext, TargetInfo), TargetErro
         host: host_header(&c.target),
         guard_changes: info.changes_withheld.is_some(),
         world_state,
+        instance_ids: Vec::new(),
     };
     Ok((ctx, info))
 }

@@ -32,6 +32,8 @@ pub struct Trial {
     /// file that do not patch them.
     pub worlds: BTreeMap<String, Arc<World>>,
     pub steps: Vec<TrialStep>,
+    /// The world instance standing for `--instance-id` (live cases).
+    pub instance: Option<String>,
 }
 
 /// A step with its variables filled in.
@@ -49,8 +51,28 @@ pub enum TrialStep {
 /// A resolved expectation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Expectation {
+    /// The rule that must fire (the first of `one_of`).
     pub rule: RuleId,
+    /// The other rules of `one_of`, any of which may fire instead; empty
+    /// for an exact expectation.
+    pub alternatives: Vec<RuleId>,
     pub full: ExpectFull,
+}
+
+impl Expectation {
+    /// An exact expectation: this rule and no other.
+    pub fn exact(rule: RuleId, full: ExpectFull) -> Self {
+        Expectation {
+            rule,
+            alternatives: Vec::new(),
+            full,
+        }
+    }
+
+    /// Every rule that may fire: `rule`, then the alternatives.
+    pub fn rules(&self) -> impl Iterator<Item = RuleId> + '_ {
+        std::iter::once(self.rule).chain(self.alternatives.iter().copied())
+    }
 }
 
 /// Everything found under a cases folder.
@@ -84,6 +106,12 @@ pub fn load_text(id: &str, path: &Path, text: &str, defaults: &World) -> Result<
     let rules = parse_rules(&file, path, text)?;
     for (i, step) in file.steps.iter().enumerate() {
         check_step_shape(step).map_err(|m| err("steps:", format!("steps[{i}]: {m}")))?;
+    }
+    if file.instance.is_some() && file.needs.as_ref().is_none_or(|n| !n.is_empty()) {
+        return Err(err(
+            "instance:",
+            "`instance` is for live cases only (`needs: []`)".into(),
+        ));
     }
     if file.steps.is_empty() {
         return Err(err("steps:", "a scenario needs at least one step".into()));
@@ -177,6 +205,7 @@ pub fn load_text(id: &str, path: &Path, text: &str, defaults: &World) -> Result<
             needs: needs.clone(),
             worlds,
             steps,
+            instance: file.instance.clone(),
         });
     }
     Ok(trials)
@@ -270,8 +299,11 @@ fn resolve_step(
     }
     if let Some(d) = &mut request.protocol {
         // Every text of the damage may use the examples' columns.
-        for v in d.set.values_mut().chain(d.after_signing.values_mut()) {
-            *v = fill(v)?;
+        for map in [&mut d.set, &mut d.after_signing] {
+            *map = map
+                .iter()
+                .map(|(k, v)| Ok((fill(k)?, fill(v)?)))
+                .collect::<Result<_, LoadError>>()?;
         }
         for v in d.omit.iter_mut().chain(d.unsigned_headers.iter_mut()) {
             *v = fill(v)?;
@@ -296,14 +328,38 @@ fn resolve_step(
         },
         Expect::Full(f) => f.clone(),
     };
-    let rule_text = full.rule.as_deref().map(fill).transpose()?;
-    let Some(rule_text) = rule_text else {
-        return Err(Resolve::Msg("expect".into(), "`expect` needs a `rule`".into()));
+    let parse = |text: &str| -> Result<RuleId, Resolve> {
+        let text = fill(text)?;
+        text.parse::<RuleId>()
+            .map_err(|e| Resolve::Msg(text.clone(), format!("expect: {e}{}", rule_hint(&text))))
     };
-    let rule = rule_text
-        .parse::<RuleId>()
-        .map_err(|e| Resolve::Msg(rule_text.clone(), format!("expect: {e}{}", rule_hint(&rule_text))))?;
-    full.rule = Some(rule_text);
+    let (rule, alternatives) = match (&full.rule, &full.one_of) {
+        (Some(_), Some(_)) => {
+            return Err(Resolve::Msg(
+                "one_of".into(),
+                "`expect` takes `rule` or `one_of`, not both".into(),
+            ));
+        }
+        (None, None) => return Err(Resolve::Msg("expect".into(), "`expect` needs a `rule`".into())),
+        (Some(r), None) => {
+            let rule = parse(r)?;
+            full.rule = Some(fill(r)?);
+            (rule, Vec::new())
+        }
+        (None, Some(list)) => {
+            let rules = list.iter().map(|r| parse(r)).collect::<Result<Vec<_>, _>>()?;
+            if let Some(s) = rules.iter().find(|r| !r.spec().is_error()) {
+                return Err(Resolve::Msg(
+                    "one_of".into(),
+                    format!("expect.one_of cannot list {s}: a success changes state, so it must be expected alone"),
+                ));
+            }
+            let Some((first, rest)) = rules.split_first() else {
+                return Err(Resolve::Msg("one_of".into(), "expect.one_of lists no rule".into()));
+            };
+            (*first, rest.to_vec())
+        }
+    };
     full.format = full.format.as_deref().map(fill).transpose()?;
     if let Some(f) = &full.format {
         if !f.eq_ignore_ascii_case("json") && !f.eq_ignore_ascii_case("xml") {
@@ -336,7 +392,11 @@ fn resolve_step(
     Ok(TrialStep::Request {
         label,
         request: Box::new(request),
-        expect: Box::new(Expectation { rule, full }),
+        expect: Box::new(Expectation {
+            rule,
+            alternatives,
+            full,
+        }),
         repeat: step.repeat.unwrap_or(1),
     })
 }
@@ -384,6 +444,39 @@ pub fn substitute(s: &str, vars: &BTreeMap<String, String>) -> Result<String, St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn load(text: &str) -> Result<Vec<Trial>, LoadError> {
+        let defaults = crate::scenario::builtin_default_world().unwrap();
+        load_text("x", Path::new("x.yaml"), text, defaults)
+    }
+
+    #[test]
+    fn one_of_lists_error_rules_only_and_instance_is_for_live_cases() {
+        let step = |expect: &str| {
+            format!(
+                "description: d\nneeds: []\ninstance: i-running\nsteps:\n  - request: {{params: {{InstanceId: i-running, DryRun: \"true\", InternetMaxBandwidthOut: 1}}}}\n    expect: {expect}\n"
+            )
+        };
+        let trials = load(&step("{one_of: [D1, S2, B3]}")).unwrap();
+        let TrialStep::Request { expect, .. } = &trials[0].steps[0] else {
+            panic!("a request step")
+        };
+        assert_eq!(expect.rules().collect::<Vec<_>>(), [RuleId::D1, RuleId::S2, RuleId::B3]);
+        assert_eq!(trials[0].instance.as_deref(), Some("i-running"));
+        for (bad, why) in [
+            ("{one_of: [D1, E1]}", "cannot list E1"),
+            ("{one_of: [D1, I3]}", "cannot list I3"),
+            ("{one_of: []}", "lists no rule"),
+            ("{rule: D1, one_of: [S2]}", "not both"),
+            ("{one_of: [D1, Q9]}", "Q9"),
+        ] {
+            let e = load(&step(bad)).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+        let not_live = step("D1").replace("needs: []\n", "");
+        let e = load(&not_live).unwrap_err().to_string();
+        assert!(e.contains("live cases only"), "{e}");
+    }
 
     #[test]
     fn rows_share_the_worlds_they_do_not_patch() {

@@ -30,6 +30,14 @@ pub struct ScenarioFile {
     /// (clock, auth, xml, dry-run, extended-params, faults) are added.
     #[serde(default)]
     pub needs: Option<Vec<Capability>>,
+    /// Live cases only: the world instance that stands for an existing
+    /// instance of a live account. Against a target without the control
+    /// protocol, every parameter value equal to it is replaced by each
+    /// `--instance-id` in turn (the steps run once per id); without
+    /// `--instance-id` the trial is skipped. With the control protocol the
+    /// world's instance is used as it is.
+    #[serde(default)]
+    pub instance: Option<String>,
     /// Changes to the shared default world (`cases/world.yaml`).
     #[serde(default)]
     pub world: WorldPatch,
@@ -209,6 +217,12 @@ pub struct ExpectFull {
     /// The rule that must fire; gives status and code from the table.
     #[serde(default)]
     pub rule: Option<String>,
+    /// Instead of `rule`: any one of these error rules may fire, and
+    /// nothing may change. For live cases on an instance the suite does not
+    /// know (`--instance-id`): `one_of: [D1, A1, A2, …]` reads "D1, or the
+    /// rule that blocks it". Successes (E1, I3) cannot be listed.
+    #[serde(default)]
+    pub one_of: Option<Vec<String>>,
     /// Body format of the answer (`json`/`xml`); default: derived from the request.
     #[serde(default)]
     pub format: Option<String>,
@@ -235,11 +249,15 @@ impl<'de> Deserialize<'de> for Expect {
 }
 
 impl Expect {
-    /// The rule text (maybe `${var}`) this expectation names.
+    /// The rule text (maybe `${var}`) this expectation names (the first of
+    /// `one_of`).
     pub fn rule_text(&self) -> Option<&str> {
         match self {
             Expect::Rule(r) => Some(r),
-            Expect::Full(f) => f.rule.as_deref(),
+            Expect::Full(f) => f
+                .rule
+                .as_deref()
+                .or_else(|| f.one_of.as_ref().and_then(|o| o.first()).map(String::as_str)),
         }
     }
 }

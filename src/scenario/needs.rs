@@ -86,8 +86,9 @@ impl Trial {
                     need.insert(Capability::Auth);
                 }
             }
-            if (expect.rule.as_str().starts_with('G'))
-                && !matches!(expect.rule.as_str(), "G1" | "G3" | "G5" | "G11" | "G12")
+            if expect
+                .rules()
+                .any(|r| r.as_str().starts_with('G') && !matches!(r.as_str(), "G1" | "G3" | "G5" | "G11" | "G12"))
             {
                 need.insert(Capability::Auth);
             }

@@ -96,19 +96,15 @@ impl ParamList {
             .join("&")
     }
 
-    /// The pairs as `(pe(name), pe(value))`, sorted by encoded name, then
-    /// encoded value, in byte order: the order both signature versions
-    /// canonicalise to. `skip` drops pairs by exact name (V1 drops
+    /// The pairs as `(pe(name), pe(value))`, sorted by the decoded UTF-8
+    /// bytes of the name, then of the value, before encoding (behaviour.md
+    /// section 6, as the official SDKs sort): the order both signature
+    /// versions canonicalise to. `skip` drops pairs by exact name (V1 drops
     /// `Signature`).
     pub(crate) fn encoded_sorted(&self, skip: Option<&str>) -> Vec<(String, String)> {
-        let mut encoded: Vec<(String, String)> = self
-            .pairs
-            .iter()
-            .filter(|(k, _)| Some(k.as_str()) != skip)
-            .map(|(k, v)| (pe(k), pe(v)))
-            .collect();
-        encoded.sort();
-        encoded
+        let mut raw: Vec<&(String, String)> = self.pairs.iter().filter(|(k, _)| Some(k.as_str()) != skip).collect();
+        raw.sort();
+        raw.into_iter().map(|(k, v)| (pe(k), pe(v))).collect()
     }
 }
 
@@ -203,13 +199,15 @@ mod tests {
     }
 
     #[test]
-    fn sort_uses_encoded_bytes_not_raw_bytes() {
+    fn sort_uses_decoded_bytes_not_encoded_bytes() {
         // Raw, '.' (0x2E) sorts before '/' (0x2F); encoded, "%2F" starts
-        // with '%' (0x25) and so comes first. The encoded order is the one
-        // signed.
-        let p = list(&[("a.", "1"), ("a/", "1")]);
-        let keys: Vec<String> = p.encoded_sorted(None).into_iter().map(|(k, _)| k).collect();
-        assert_eq!(keys, ["a%2F", "a."]);
+        // with '%' (0x25) and would come first. behaviour.md section 6: the
+        // decoded order is the one signed (`tok-ok` before `tok-é` too).
+        let p = list(&[("a/", "1"), ("a.", "1"), ("t", "tok-é"), ("t", "tok-ok")]);
+        let got: Vec<(String, String)> = p.encoded_sorted(None);
+        let keys: Vec<&str> = got.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["a.", "a%2F", "t", "t"]);
+        assert_eq!(got[2].1, "tok-ok");
     }
 
     #[test]
