@@ -24,5 +24,6 @@ pub fn build_request(spec: &RequestSpec, default: Signature) -> EcsRequest {
     req.format.clone_from(&spec.format);
     req.form_body = spec.placement != Some(Placement::Query);
     req.damage = spec.protocol.clone().unwrap_or_default();
+    req.headers = spec.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     req
 }

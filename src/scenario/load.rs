@@ -279,6 +279,11 @@ fn resolve_step(
         .map(|(k, v)| Ok((fill(k)?, fill(v)?)))
         .collect::<Result<_, LoadError>>()?;
     request.method = req.method.as_deref().map(fill).transpose()?;
+    request.headers = req
+        .headers
+        .iter()
+        .map(|(k, v)| Ok((fill(k)?, fill(v)?)))
+        .collect::<Result<_, LoadError>>()?;
     request.format = req.format.as_deref().map(fill).transpose()?;
     request.signature = req.signature.as_deref().map(fill).transpose()?;
     if let Some(sig) = &request.signature {

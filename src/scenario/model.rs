@@ -199,6 +199,12 @@ pub struct RequestSpec {
     /// Deliberate protocol damage.
     #[serde(default)]
     pub protocol: Option<Damage>,
+    /// Extra request headers, sent as given; on V3 also signed (listed in
+    /// SignedHeaders), as the SDKs sign every header they send
+    /// (`content-type`, `x-acs-*` extras). Unsigned ones: `protocol:
+    /// {unsigned_headers: [...]}`.
+    #[serde(default)]
+    pub headers: IndexMap<String, String>,
 }
 
 /// What the answer must be: a rule id, or a mapping.
