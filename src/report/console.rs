@@ -37,6 +37,9 @@ fn print_failure(out: &mut dyn Write, id: &str, file: &str, mismatches: &[Mismat
     writeln!(out, "FAIL  {id}  ({file})")?;
     for m in mismatches {
         writeln!(out, "      {}", safe(&m.line()))?;
+        if let Some(sent) = &m.sent {
+            writeln!(out, "        sent: {}", safe(sent))?;
+        }
     }
     let rules: BTreeSet<_> = mismatches.iter().filter_map(|m| m.rule).collect();
     for rule in rules {

@@ -31,6 +31,7 @@ impl Findings {
             step: step.to_string(),
             check: f.check,
             at: f.at,
+            sent: None,
             expected: f.expected,
             got: f.got,
             rule: None,

@@ -9,6 +9,7 @@ use super::outcome::{KEPT_BODY_BYTES, KEPT_TRIAL_BYTES, Outcome, Recorded, Trial
 use super::redact::redact_body;
 use super::request::build_request;
 use super::safety::trial_risk;
+use super::sent::describe_sent;
 use crate::client::{ControlClient, DEAD_TARGET_MARK, EcsClient, Exchange, Secret, WorldHandle, prepare, scrub_string};
 use crate::scenario::{Capability, ParamValue, RequestSpec, Signature, Trial, TrialStep};
 use crate::spec::World;
@@ -287,6 +288,9 @@ async fn run_steps(
                     }
                     for m in &mut findings.mismatches[first..] {
                         m.rule.get_or_insert(expect.rule);
+                    }
+                    if let Some(m) = findings.mismatches.get_mut(first) {
+                        m.sent = Some(describe_sent(&prepared));
                     }
                 }
             }

@@ -8,6 +8,7 @@ mod outcome;
 mod redact;
 mod request;
 mod safety;
+mod sent;
 mod suite;
 mod target;
 

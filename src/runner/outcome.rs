@@ -20,6 +20,10 @@ pub struct Mismatch {
     /// Which part, where the check is about one (`i-1.instance_type`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at: Option<String>,
+    /// What the step sent (method, path, parameters, signed headers;
+    /// signatures redacted), on the first mismatch of a step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent: Option<String>,
     pub expected: String,
     pub got: String,
     /// The rule the step expected, when the mismatch is about one step's
@@ -122,7 +126,14 @@ impl TrialResult {
     pub fn details(&self) -> String {
         match &self.outcome {
             Outcome::Pass => String::new(),
-            Outcome::Fail { mismatches } => mismatches.iter().map(Mismatch::line).collect::<Vec<_>>().join("\n"),
+            Outcome::Fail { mismatches } => mismatches
+                .iter()
+                .map(|m| match &m.sent {
+                    Some(sent) => format!("{}\n  sent: {sent}", m.line()),
+                    None => m.line(),
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
             Outcome::Error { cause } => cause.clone(),
             Outcome::Skipped { reason } => reason.clone(),
         }
