@@ -165,3 +165,39 @@ fn generated_scenarios_pass_against_the_reference_server() {
     assert_eq!(status, ExitStatus::Passed, "{}", failed.join("\n"));
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// A finding is keyed by the rule the oracle expected and the check that
+/// failed, not by what the target answered: one planted bug is one finding,
+/// however many cases showed it, and that finding's scenario fails against
+/// the bug and passes against the reference.
+#[test]
+fn one_planted_bug_gives_one_finding_that_replays() {
+    let rt = runtime();
+    for name in ["P3-upper-accepts-101", "B1-vpc-in-allowed"] {
+        let report = go(&rt, &campaign(3, 4000, Some(name)));
+        let keys: Vec<String> = report
+            .findings
+            .iter()
+            .map(|f| format!("{} ({} cases)", f.disagreement, f.cases))
+            .collect();
+        assert_eq!(report.findings.len(), 1, "{name}: {keys:#?}");
+        let f = &report.findings[0];
+        assert!(f.cases > 1, "{name}: {keys:?}");
+        assert_eq!(f.cases, report.disagreeing_cases, "{name}");
+        let cases = cases_with(&f.name, &f.scenario);
+        let mutant = Some(name.parse::<Mutant>().unwrap());
+        assert_eq!(
+            verdict(&rt, &cases, mutant).0,
+            ExitStatus::Failed,
+            "{name}: {}",
+            f.scenario
+        );
+        assert_eq!(
+            verdict(&rt, &cases, None).0,
+            ExitStatus::Passed,
+            "{name}: {}",
+            f.scenario
+        );
+        let _ = std::fs::remove_dir_all(&cases);
+    }
+}

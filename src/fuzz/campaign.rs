@@ -93,6 +93,8 @@ pub struct Finding {
     pub name: String,
     /// The case that first showed it.
     pub index: u64,
+    /// How many cases showed it (one bug, one finding, this many cases).
+    pub cases: u64,
     pub case: Case,
     pub disagreement: Disagreement,
     /// The scenario YAML, ready to commit.
@@ -197,10 +199,12 @@ pub async fn fuzz(opts: &FuzzOptions) -> Result<FuzzReport, FuzzError> {
         first_error: tally.first_error.map(|e| e.to_string()),
         ..FuzzReport::default()
     };
-    let mut firsts: Vec<(u64, Case, CaseRun)> = tally.found.into_values().map(|(i, c, r, _)| (i, c, r)).collect();
+    let mut firsts: Vec<(u64, Case, CaseRun, u64)> = tally.found.into_values().collect();
     firsts.sort_by_key(|f| f.0);
-    for (index, case, run) in firsts.into_iter().take(opts.max_findings) {
-        report.findings.push(finding(&runner, opts, index, case, run).await?);
+    for (index, case, run, count) in firsts.into_iter().take(opts.max_findings) {
+        report
+            .findings
+            .push(finding(&runner, opts, index, case, run, count).await?);
     }
     report.elapsed = started.elapsed();
     drop(embedded);
@@ -331,6 +335,7 @@ async fn finding(
     index: u64,
     case: Case,
     run: CaseRun,
+    count: u64,
 ) -> Result<Finding, FuzzError> {
     let Some(first) = run.disagreement.clone() else {
         return Err(FuzzError::Scenario("a finding without a disagreement".into()));
@@ -348,6 +353,7 @@ async fn finding(
             case.steps.len()
         ),
         format!("The target disagreed: {disagreement}."),
+        format!("{count} case(s) of the campaign showed this disagreement (same rule expected, same check failed)."),
         format!(
             "Rule {}: {}.",
             disagreement.expected_rule,
@@ -383,6 +389,7 @@ async fn finding(
     Ok(Finding {
         name,
         index,
+        cases: count,
         case,
         disagreement,
         scenario,
