@@ -8,6 +8,8 @@
 //! - `judge`, `driver`, `exec`: run a case on a target (HTTP, or the
 //!   reference server's handler in-process) and compare.
 //! - `shrink`, `finding`, `campaign`, `replay`: `modspec fuzz`.
+//! - `shard` (`--shard K/N`), `record` (a finding's key and record file),
+//!   `merge` (`fuzz merge`), `summary` (coverage, `--json`, progress lines).
 //! - [`targets`]: the property functions behind the libFuzzer targets in
 //!   `fuzz/`, which `cargo test` replays through the same conversion.
 
@@ -20,11 +22,15 @@ mod exec;
 mod finding;
 mod generator;
 mod judge;
+mod merge;
 mod model;
+mod record;
 mod mutate;
 mod replay;
 mod rng;
+mod shard;
 mod shrink;
+mod summary;
 pub mod targets;
 mod variant;
 
@@ -40,7 +46,11 @@ pub use finding::{exchange_text, round_trip, scenario_yaml};
 pub use generator::{Profile, fits, generate};
 pub use judge::{Disagreement, Kind};
 pub use model::{Expected, Model, expected, gateway};
+pub use merge::{MergeError, MergeReport, MergedFinding, RECORD_SUFFIX, merge};
+pub use record::{FindingRecord, finding_key};
 pub use replay::replay;
+pub use shard::{Shard, ShardError};
+pub use summary::{Coverage, progress_line, summary_json};
 pub use rng::{CASE_BYTES, SplitMix64, case_bytes};
 pub use shrink::{SHRINK_BUDGET, candidates, shrink};
 pub use variant::{InstanceField, WorldField, WorldVariant};
