@@ -168,7 +168,7 @@ pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     // A bar on a terminal; in a log, a line every few seconds.
     let terminal = std::io::stderr().is_terminal();
     opts.progress = terminal;
-    opts.progress_lines = (!terminal).then_some(Duration::from_secs(5));
+    opts.progress_lines = (!terminal).then_some(Duration::from_secs(3));
     opts.shard = args.shard;
     opts.timeout = timeout;
     opts.tls = tls;

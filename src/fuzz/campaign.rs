@@ -63,6 +63,8 @@ pub struct FuzzOptions {
     pub progress_lines: Option<Duration>,
     /// Which slice of the seed's case stream to run.
     pub shard: Shard,
+    /// Keep the index of every case run in `FuzzReport::ran` (tests).
+    pub record_indices: bool,
     pub timeout: Duration,
     /// Which TLS servers to trust (`--cacert`, `--insecure`).
     pub tls: TlsOptions,
@@ -86,6 +88,7 @@ impl FuzzOptions {
             progress: false,
             progress_lines: None,
             shard: Shard::WHOLE,
+            record_indices: false,
             timeout: Duration::from_secs(10),
             tls: TlsOptions::default(),
         }
@@ -131,6 +134,8 @@ pub struct FuzzReport {
     pub shard: Shard,
     /// Rules that decided the requests sent.
     pub coverage: Coverage,
+    /// With `record_indices`: the cases run, ascending.
+    pub ran: Vec<u64>,
 }
 
 impl FuzzReport {
@@ -210,6 +215,7 @@ pub async fn fuzz(opts: &FuzzOptions) -> Result<FuzzReport, FuzzError> {
         first_error: tally.first_error.map(|e| e.to_string()),
         shard: opts.shard,
         coverage: tally.coverage,
+        ran: tally.ran,
         ..FuzzReport::default()
     };
     let mut firsts: Vec<(u64, Case, CaseRun, u64)> = tally.found.into_values().collect();
@@ -233,6 +239,7 @@ struct Tally {
     errors: u64,
     first_error: Option<FuzzError>,
     coverage: Coverage,
+    ran: Vec<u64>,
     /// The target died or kept failing: the campaign is void.
     fatal: bool,
 }
@@ -281,6 +288,7 @@ async fn run_cases(runner: &Runner, profile: Profile, opts: &FuzzOptions, runs: 
         errors: 0,
         first_error: None,
         coverage: Coverage::default(),
+        ran: Vec::new(),
         fatal: false,
     };
     let mut last_line = Instant::now();
@@ -300,6 +308,9 @@ async fn run_cases(runner: &Runner, profile: Profile, opts: &FuzzOptions, runs: 
             }
         };
         t.requests += run.sent.len() as u64;
+        if opts.record_indices {
+            t.ran.push(i);
+        }
         for s in &run.sent {
             t.coverage.add(s.expected.rule);
         }
@@ -334,6 +345,8 @@ async fn run_cases(runner: &Runner, profile: Profile, opts: &FuzzOptions, runs: 
     // keeping them would make the findings depend on timing.
     let limit = limit.load(Ordering::Relaxed);
     t.found.retain(|_, f| f.0 < limit);
+    t.ran.retain(|i| *i < limit);
+    t.ran.sort_unstable();
     t
 }
 
