@@ -61,7 +61,10 @@ fn three_shards_run_the_unsharded_cases_once_and_merge_to_its_keys() {
         let mut o = campaign(5, 900, Some(mutant), Some(&dir));
         o.shard = Shard::new(k, 3).expect("shard");
         let r = go(&rt, &o);
-        assert!(r.ran.iter().all(|i| i % 3 == k - 1), "shard {k} ran another shard's case");
+        assert!(
+            r.ran.iter().all(|i| i % 3 == k - 1),
+            "shard {k} ran another shard's case"
+        );
         for f in &r.findings {
             assert!(f.name.contains(&format!("-k{k}of3-")), "{}", f.name);
             *summed.entry(f.key.clone()).or_default() += f.count;
@@ -80,7 +83,10 @@ fn three_shards_run_the_unsharded_cases_once_and_merge_to_its_keys() {
     let merged = merge(&dirs, &out, None).expect("merge");
     let got: BTreeMap<String, u64> = merged.findings.iter().map(|f| (f.key.clone(), f.count)).collect();
     assert_eq!(got, keys(&whole), "merge gave another key set");
-    assert!(merged.findings.iter().all(|f| f.new), "without a baseline every key is new");
+    assert!(
+        merged.findings.iter().all(|f| f.new),
+        "without a baseline every key is new"
+    );
     // Each kept reproducer is there, with its record and exchange.
     for f in &merged.findings {
         for ext in ["yaml", "exchange.txt", "finding.json"] {
@@ -96,8 +102,14 @@ fn a_baseline_with_one_planted_bug_makes_exactly_the_other_new() {
     let ra = go(&rt, &campaign(2, 600, Some("B1-vpc-in-allowed"), Some(&a)));
     let rb = go(&rt, &campaign(2, 600, Some("P3-upper-accepts-101"), Some(&b)));
     let (ka, kb) = (keys(&ra), keys(&rb));
-    assert!(!ka.is_empty() && !kb.is_empty(), "a planted bug was not found: {ka:?} {kb:?}");
-    assert!(ka.keys().all(|k| !kb.contains_key(k)), "the bugs share a key: {ka:?} {kb:?}");
+    assert!(
+        !ka.is_empty() && !kb.is_empty(),
+        "a planted bug was not found: {ka:?} {kb:?}"
+    );
+    assert!(
+        ka.keys().all(|k| !kb.contains_key(k)),
+        "the bugs share a key: {ka:?} {kb:?}"
+    );
     // One planted bug gives one finding.
     assert_eq!((ka.len(), kb.len()), (1, 1), "{ka:?} {kb:?}");
 
@@ -184,8 +196,21 @@ fn merge_exit_codes_say_whether_anything_is_new() {
     let text = String::from_utf8_lossy(&first.stdout);
     assert_eq!(first.status.code(), Some(1), "new findings: {text}");
     assert!(text.contains("new   B1/answer") && text.contains("shard=2/2"), "{text}");
-    let again = modspec(&["fuzz", "merge", f, "--out", dir.join("again").to_str().unwrap(), "--baseline", m]);
-    assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stdout));
+    let again = modspec(&[
+        "fuzz",
+        "merge",
+        f,
+        "--out",
+        dir.join("again").to_str().unwrap(),
+        "--baseline",
+        m,
+    ]);
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stdout)
+    );
     let missing = modspec(&["fuzz", "merge", dir.join("nothing").to_str().unwrap(), "--out", m]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("is not a folder"));

@@ -1,8 +1,8 @@
 //! `modspec fuzz`: the stable fuzzer mode and `--replay`.
 
 use clap::{Args, Subcommand};
-use modspec::report::print_results;
 use modspec::fuzz::Shard;
+use modspec::report::print_results;
 use modspec::spec::Mutant;
 use modspec::util::terminal_safe as safe;
 use reqwest::Url;
@@ -108,7 +108,10 @@ fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
         report.read,
         report.findings.len(),
         report.new_keys().len(),
-        report.baseline.map(|n| format!(" baseline_keys={n}")).unwrap_or_default()
+        report
+            .baseline
+            .map(|n| format!(" baseline_keys={n}"))
+            .unwrap_or_default()
     );
     for f in &report.findings {
         println!(

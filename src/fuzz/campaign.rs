@@ -26,10 +26,10 @@ use super::generator::{Profile, generate};
 use super::judge::Disagreement;
 use super::merge::RECORD_SUFFIX;
 use super::record::{FindingRecord, finding_key};
-use super::shard::Shard;
-use super::summary::{Coverage, progress_line};
 use super::rng::case_bytes;
+use super::shard::Shard;
 use super::shrink::{SHRINK_BUDGET, shrink};
+use super::summary::{Coverage, progress_line};
 use crate::client::TlsOptions;
 use crate::runner::start_embedded;
 use crate::server::ServerConfig;
@@ -221,7 +221,9 @@ pub async fn fuzz(opts: &FuzzOptions) -> Result<FuzzReport, FuzzError> {
     let mut firsts: Vec<(u64, Case, CaseRun, u64)> = tally.found.into_values().collect();
     firsts.sort_by_key(|f| f.0);
     for (index, case, run, count) in firsts.into_iter().take(opts.max_findings) {
-        report.findings.push(finding(&runner, opts, index, case, run, count).await?);
+        report
+            .findings
+            .push(finding(&runner, opts, index, case, run, count).await?);
     }
     report.elapsed = started.elapsed();
     drop(embedded);

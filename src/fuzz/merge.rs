@@ -91,7 +91,11 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Loaded>, MergeError> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(read)?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(RECORD_SUFFIX)))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(RECORD_SUFFIX))
+        })
         .collect();
     paths.sort();
     let mut out = Vec::new();
@@ -177,7 +181,11 @@ pub fn merge(inputs: &[PathBuf], out: &Path, baseline: Option<&Path>) -> Result<
     for (key, (kept, count, seen)) in groups {
         let mut record = kept.record.clone();
         record.count = count;
-        let stem = record.scenario.strip_suffix(".yaml").unwrap_or(&record.scenario).to_string();
+        let stem = record
+            .scenario
+            .strip_suffix(".yaml")
+            .unwrap_or(&record.scenario)
+            .to_string();
         for name in [&record.scenario, &record.exchange] {
             let to = out.join(name);
             let from = kept.dir.join(name);

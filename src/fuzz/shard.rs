@@ -92,7 +92,10 @@ mod tests {
             assert_eq!(shards.iter().filter(|s| s.owns(i)).count(), 1, "case {i}");
         }
         let s2 = shards[1];
-        assert_eq!((0..4).map(|j| s2.case_index(j).unwrap()).collect::<Vec<_>>(), [1, 4, 7, 10]);
+        assert_eq!(
+            (0..4).map(|j| s2.case_index(j).unwrap()).collect::<Vec<_>>(),
+            [1, 4, 7, 10]
+        );
         assert!((0..4).all(|j| s2.owns(s2.case_index(j).unwrap())));
     }
 
