@@ -155,6 +155,15 @@ pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
                 safe(&rec.body)
             );
         }
+        // A finding that could not run (skipped: the target lacks what it
+        // needs) reproduced nothing: that is not a pass.
+        if let Some(reason) = results.iter().find_map(|r| match &r.outcome {
+            modspec::runner::Outcome::Skipped { reason } => Some(reason),
+            _ => None,
+        }) {
+            eprintln!("the finding could not be replayed: {}", safe(reason));
+            return Ok(ExitCode::from(2));
+        }
         return Ok(exit(
             modspec::report::Summary::of(&results, Duration::ZERO).exit_status(),
         ));

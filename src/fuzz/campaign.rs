@@ -260,11 +260,8 @@ async fn run_cases(runner: &Runner, profile: Profile, opts: &FuzzOptions, runs: 
         let (runner, next, limit, tx, seed) = (runner.clone(), next.clone(), limit.clone(), tx.clone(), opts.seed);
         let shard = opts.shard;
         tokio::spawn(async move {
-            loop {
-                // The shard's j-th case is case i of the whole stream.
-                let Some(i) = shard.case_index(next.fetch_add(1, Ordering::Relaxed)) else {
-                    break;
-                };
+            // The shard's j-th case is case i of the whole stream.
+            while let Some(i) = shard.case_index(next.fetch_add(1, Ordering::Relaxed)) {
                 if i >= limit.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
                     break;
                 }
