@@ -218,3 +218,47 @@ fn merge_exit_codes_say_whether_anything_is_new() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid shard"));
 }
+
+#[test]
+fn replaying_a_finding_the_target_cannot_run_exits_2() {
+    let dir = scratch("cannot-run");
+    let o = modspec(&[
+        "fuzz",
+        "--mutant",
+        "G9-signature-unchecked",
+        "--runs",
+        "400",
+        "--max-findings",
+        "1",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stdout));
+    let yaml = std::fs::read_dir(&dir)
+        .expect("findings")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .expect("a scenario");
+    // A server that checks no signature cannot run a G9 finding.
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_modspec"))
+        .args(["serve", "--no-auth", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve");
+    let mut line = String::new();
+    let stdout = server.stdout.take().expect("stdout");
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).expect("address");
+    let url = format!("http://{}/", line.trim());
+    let replay = modspec(&["fuzz", "--replay", yaml.to_str().unwrap(), "--target", &url]);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(
+        replay.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&replay.stdout)
+    );
+    assert!(String::from_utf8_lossy(&replay.stderr).contains("could not be replayed"));
+}
