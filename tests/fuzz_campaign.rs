@@ -178,12 +178,12 @@ fn one_planted_bug_gives_one_finding_that_replays() {
         let keys: Vec<String> = report
             .findings
             .iter()
-            .map(|f| format!("{} ({} cases)", f.disagreement, f.cases))
+            .map(|f| format!("{} ({} cases)", f.disagreement, f.count))
             .collect();
         assert_eq!(report.findings.len(), 1, "{name}: {keys:#?}");
         let f = &report.findings[0];
-        assert!(f.cases > 1, "{name}: {keys:?}");
-        assert_eq!(f.cases, report.disagreeing_cases, "{name}");
+        assert!(f.count > 1, "{name}: {keys:?}");
+        assert_eq!(f.count, report.disagreeing_cases, "{name}");
         let cases = cases_with(&f.name, &f.scenario);
         let mutant = Some(name.parse::<Mutant>().unwrap());
         assert_eq!(

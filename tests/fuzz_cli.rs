@@ -60,7 +60,10 @@ fn a_finding_exits_1_and_replays_against_the_bug_only() {
         .map(|e| e.path())
         .collect();
     files.sort();
-    assert_eq!(files.len(), 2, "{files:?}");
+    // Sorted: exchange, record (.finding.json, read by `fuzz merge`), scenario.
+    assert_eq!(files.len(), 3, "{files:?}");
+    let record = std::fs::read_to_string(&files[1]).expect("record");
+    assert!(record.contains(r#""key": "B1/answer""#), "{record}");
     let exchange = std::fs::read_to_string(&files[0]).expect("exchange");
     assert!(exchange.contains("### disagreement"), "{exchange}");
     let signatures: Vec<&str> = exchange.split("Signature=").skip(1).collect();
@@ -69,7 +72,7 @@ fn a_finding_exits_1_and_replays_against_the_bug_only() {
         signatures.iter().all(|s| s.starts_with("<redacted>")),
         "a signature leaked: {exchange}"
     );
-    let yaml = files[1].to_str().unwrap();
+    let yaml = files[2].to_str().unwrap();
     assert!(yaml.ends_with(".yaml"), "{yaml}");
     let bug = modspec(&["fuzz", "--replay", yaml, "--mutant", "B1-vpc-in-allowed"]);
     assert_eq!(bug.status.code(), Some(1), "{}", text(&bug));

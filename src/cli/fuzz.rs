@@ -1,19 +1,26 @@
 //! `modspec fuzz`: the stable fuzzer mode and `--replay`.
 
-use clap::Args;
+use clap::{Args, Subcommand};
+use modspec::fuzz::Shard;
 use modspec::report::print_results;
 use modspec::spec::Mutant;
 use modspec::util::terminal_safe as safe;
 use reqwest::Url;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+
+use anyhow::Context;
 
 use super::run::exit;
 use super::{TlsArgs, flags, runtime};
 
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub(crate) struct FuzzArgs {
+    #[command(subcommand)]
+    command: Option<FuzzCommand>,
     /// Base URL of the ECS API to fuzz; default: the embedded server over loopback.
     #[arg(long)]
     target: Option<Url>,
@@ -33,7 +40,18 @@ pub(crate) struct FuzzArgs {
     /// Seed of the generator: the same seed gives the same cases and findings.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Folder for the findings (scenario YAML and raw exchange per finding).
+    /// Run only the K-th of N disjoint slices of the seed's case stream
+    /// (case i belongs to shard i % N + 1): N jobs with one seed and
+    /// `--shard 1/N` … `--shard N/N` run exactly the unsharded campaign's
+    /// cases; merge their findings with `modspec fuzz merge`.
+    #[arg(long, value_name = "K/N", default_value = "1/1")]
+    shard: Shard,
+    /// Write the campaign summary here (JSON: cases, requests, rate,
+    /// errors, findings with their keys, spec coverage).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Folder for the findings (scenario YAML, raw exchange and
+    /// `.finding.json` record per finding).
     #[arg(long, default_value = "fuzz-findings")]
     out: PathBuf,
     /// Cases run at once (1..=1024). The default is modest: a mock on a
@@ -55,7 +73,73 @@ pub(crate) struct FuzzArgs {
     tls: TlsArgs,
 }
 
+#[derive(Subcommand)]
+pub(crate) enum FuzzCommand {
+    /// Combine the findings of shards or nights into one deduplicated set.
+    ///
+    /// Findings are grouped by key (the rule the oracle expected and the
+    /// check that failed); of each key the smallest reproducer is kept and
+    /// the case counts are added. Writes the kept findings, merged.json
+    /// and new.txt (keys absent from --baseline) into --out.
+    ///
+    /// Exit code 0: nothing new (no finding, or all in the baseline);
+    /// 1: new findings; 2: the merge could not be done (unreadable folder
+    /// or record).
+    Merge(MergeArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct MergeArgs {
+    /// Folders of findings (`modspec fuzz --out`, or earlier merges).
+    #[arg(required = true, value_name = "DIR")]
+    inputs: Vec<PathBuf>,
+    /// Where the merged findings go (created if needed).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Findings already known (e.g. last night's merge, committed): only
+    /// keys absent from it are new.
+    #[arg(long, value_name = "DIR")]
+    baseline: Option<PathBuf>,
+}
+
+fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
+    let report = modspec::fuzz::merge(&args.inputs, &args.out, args.baseline.as_deref())?;
+    println!(
+        "merge: inputs={} findings_read={} keys={} new={}{}",
+        report.inputs,
+        report.read,
+        report.findings.len(),
+        report.new_keys().len(),
+        report
+            .baseline
+            .map(|n| format!(" baseline_keys={n}"))
+            .unwrap_or_default()
+    );
+    for f in &report.findings {
+        println!(
+            "{} {} count={} seed={} shard={} case={} steps={}: {}",
+            if f.new { "new  " } else { "known" },
+            safe(&f.key),
+            f.count,
+            f.seed,
+            safe(&f.shard),
+            f.case,
+            f.steps,
+            safe(&f.summary)
+        );
+    }
+    println!("wrote {}", safe(&args.out.display().to_string()));
+    Ok(if report.new_keys().is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
 pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
+    if let Some(FuzzCommand::Merge(m)) = args.command {
+        return merge(m);
+    }
     let mutant = args.mutant.as_deref().map(str::parse::<Mutant>).transpose()?;
     let timeout = Duration::from_secs_f64(args.timeout);
     let tls = args.tls.clone().options();
@@ -73,6 +157,15 @@ pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
                 safe(&rec.body)
             );
         }
+        // A finding that could not run (skipped: the target lacks what it
+        // needs) reproduced nothing: that is not a pass.
+        if let Some(reason) = results.iter().find_map(|r| match &r.outcome {
+            modspec::runner::Outcome::Skipped { reason } => Some(reason),
+            _ => None,
+        }) {
+            eprintln!("the finding could not be replayed: {}", safe(reason));
+            return Ok(ExitCode::from(2));
+        }
         return Ok(exit(
             modspec::report::Summary::of(&results, Duration::ZERO).exit_status(),
         ));
@@ -86,16 +179,26 @@ pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     opts.out = Some(args.out);
     opts.jobs = args.jobs;
     opts.max_findings = args.max_findings;
-    opts.progress = true;
+    // A bar on a terminal; in a log, a line every few seconds.
+    let terminal = std::io::stderr().is_terminal();
+    opts.progress = terminal;
+    opts.progress_lines = (!terminal).then_some(Duration::from_secs(3));
+    opts.shard = args.shard;
     opts.timeout = timeout;
     opts.tls = tls;
     let report = rt
         .block_on(modspec::fuzz::fuzz(&opts))
         .map_err(|e| overloaded(anyhow::Error::new(e), opts.jobs))?;
+    print!("{}", report.coverage.table());
+    if let Some(path) = &args.json {
+        std::fs::write(path, modspec::fuzz::summary_json(&report, opts.seed))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     println!(
-        "fuzz: target={} seed={} cases={} requests={} elapsed={:.2}s rate={:.0} req/s disagreeing_cases={} errors={} findings={}",
+        "fuzz: target={} seed={} shard={} cases={} requests={} elapsed={:.2}s rate={:.0} req/s disagreeing_cases={} errors={} findings={}",
         safe(&report.target),
         opts.seed,
+        opts.shard,
         report.cases,
         report.requests,
         report.elapsed.as_secs_f64(),
@@ -107,9 +210,11 @@ pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     for f in &report.findings {
         let rule = f.disagreement.expected_rule;
         println!(
-            "finding {} (case {}): {}",
+            "finding {} key={} (case {}, {} case(s)): {}",
             f.name,
+            safe(&f.key),
             f.index,
+            f.count,
             safe(&f.disagreement.to_string())
         );
         println!("  rule {rule}: {} (`modspec rules {rule}`)", rule.spec().summary);

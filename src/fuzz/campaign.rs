@@ -18,13 +18,17 @@ use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::Url;
 
 use super::case::{Case, default_world};
+use super::coverage::{Coverage, progress_line};
 use super::driver::Driver;
 use super::error::FuzzError;
 use super::exec::{CaseRun, Runner};
 use super::finding::{exchange_text, round_trip, scenario_yaml};
 use super::generator::{Profile, generate};
 use super::judge::Disagreement;
+use super::merge::RECORD_SUFFIX;
+use super::record::{FindingRecord, finding_key};
 use super::rng::case_bytes;
+use super::shard::Shard;
 use super::shrink::{SHRINK_BUDGET, shrink};
 use crate::client::TlsOptions;
 use crate::runner::start_embedded;
@@ -55,6 +59,12 @@ pub struct FuzzOptions {
     /// Stop at the first disagreeing case (by index).
     pub stop_at_first: bool,
     pub progress: bool,
+    /// Instead of a bar: a progress line on stderr this often (for logs).
+    pub progress_lines: Option<Duration>,
+    /// Which slice of the seed's case stream to run.
+    pub shard: Shard,
+    /// Keep the index of every case run in `FuzzReport::ran` (tests).
+    pub record_indices: bool,
     pub timeout: Duration,
     /// Which TLS servers to trust (`--cacert`, `--insecure`).
     pub tls: TlsOptions,
@@ -80,6 +90,9 @@ impl FuzzOptions {
             max_findings: 5,
             stop_at_first: false,
             progress: false,
+            progress_lines: None,
+            shard: Shard::WHOLE,
+            record_indices: false,
             timeout: Duration::from_secs(10),
             tls: TlsOptions::default(),
         }
@@ -89,12 +102,14 @@ impl FuzzOptions {
 /// One disagreement, shrunk and rendered.
 #[derive(Clone, Debug)]
 pub struct Finding {
-    /// File stem: `<rule>-<kind>-s<seed>-c<case>`.
+    /// File stem: `<rule>-<kind>-s<seed>[-k<K>of<N>]-c<case>`.
     pub name: String,
+    /// What deduplicates it (`record::finding_key`).
+    pub key: String,
+    /// Cases of the campaign that showed this key.
+    pub count: u64,
     /// The case that first showed it.
     pub index: u64,
-    /// How many cases showed it (one bug, one finding, this many cases).
-    pub cases: u64,
     pub case: Case,
     pub disagreement: Disagreement,
     /// The scenario YAML, ready to commit.
@@ -120,6 +135,11 @@ pub struct FuzzReport {
     pub errors: u64,
     pub first_error: Option<String>,
     pub findings: Vec<Finding>,
+    pub shard: Shard,
+    /// Rules that decided the requests sent.
+    pub coverage: Coverage,
+    /// With `record_indices`: the cases run, ascending.
+    pub ran: Vec<u64>,
 }
 
 impl FuzzReport {
@@ -197,6 +217,9 @@ pub async fn fuzz(opts: &FuzzOptions) -> Result<FuzzReport, FuzzError> {
         disagreeing_cases: tally.found.values().map(|f| f.3).sum(),
         errors: tally.errors,
         first_error: tally.first_error.map(|e| e.to_string()),
+        shard: opts.shard,
+        coverage: tally.coverage,
+        ran: tally.ran,
         ..FuzzReport::default()
     };
     let mut firsts: Vec<(u64, Case, CaseRun, u64)> = tally.found.into_values().collect();
@@ -211,7 +234,7 @@ pub async fn fuzz(opts: &FuzzOptions) -> Result<FuzzReport, FuzzError> {
     Ok(report)
 }
 
-/// The first case of each disagreement signature, with its count.
+/// The first case of each finding key, with its count.
 type Found = BTreeMap<String, (u64, Case, CaseRun, u64)>;
 
 /// What the workers produced.
@@ -221,6 +244,8 @@ struct Tally {
     found: Found,
     errors: u64,
     first_error: Option<FuzzError>,
+    coverage: Coverage,
+    ran: Vec<u64>,
     /// The target died or kept failing: the campaign is void.
     fatal: bool,
 }
@@ -237,9 +262,10 @@ async fn run_cases(runner: &Runner, profile: Profile, opts: &FuzzOptions, runs: 
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Message>();
     for _ in 0..opts.jobs.max(1) {
         let (runner, next, limit, tx, seed) = (runner.clone(), next.clone(), limit.clone(), tx.clone(), opts.seed);
+        let shard = opts.shard;
         tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
+            // The shard's j-th case is case i of the whole stream.
+            while let Some(i) = shard.case_index(next.fetch_add(1, Ordering::Relaxed)) {
                 if i >= limit.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
                     break;
                 }
@@ -264,8 +290,11 @@ async fn run_cases(runner: &Runner, profile: Profile, opts: &FuzzOptions, runs: 
         found: Found::new(),
         errors: 0,
         first_error: None,
+        coverage: Coverage::default(),
+        ran: Vec::new(),
         fatal: false,
     };
+    let mut last_line = Instant::now();
     while let Some((i, case, result)) = rx.recv().await {
         t.cases += 1;
         bar.inc(1);
@@ -282,9 +311,24 @@ async fn run_cases(runner: &Runner, profile: Profile, opts: &FuzzOptions, runs: 
             }
         };
         t.requests += run.sent.len() as u64;
+        if opts.record_indices {
+            t.ran.push(i);
+        }
+        for s in &run.sent {
+            t.coverage.add(s.expected.rule);
+        }
+        if let Some(every) = opts.progress_lines {
+            if last_line.elapsed() >= every {
+                last_line = Instant::now();
+                eprintln!(
+                    "{}",
+                    progress_line(t.cases, t.requests, started.elapsed(), t.found.len(), t.errors)
+                );
+            }
+        }
         let found = &mut t.found;
         if let Some(d) = &run.disagreement {
-            let key = format!("{:?}", d.signature());
+            let key = finding_key(d);
             let slot = found.entry(key).or_insert_with(|| (i, case.clone(), run.clone(), 0));
             slot.3 += 1;
             if i < slot.0 {
@@ -304,6 +348,8 @@ async fn run_cases(runner: &Runner, profile: Profile, opts: &FuzzOptions, runs: 
     // keeping them would make the findings depend on timing.
     let limit = limit.load(Ordering::Relaxed);
     t.found.retain(|_, f| f.0 < limit);
+    t.ran.retain(|i| *i < limit);
+    t.ran.sort_unstable();
     t
 }
 
@@ -343,17 +389,23 @@ async fn finding(
     let steps_before = case.steps.len();
     let (case, run) = shrink(runner, case, run, &first, SHRINK_BUDGET).await;
     let disagreement = run.disagreement.clone().unwrap_or(first);
-    let kind = format!("{:?}", disagreement.kind).to_ascii_lowercase();
-    let name = format!("{}-{kind}-s{}-c{index}", disagreement.expected_rule, opts.seed);
+    let kind = disagreement.kind.name();
+    let shard = match opts.shard.is_whole() {
+        true => String::new(),
+        false => format!("-k{}of{}", opts.shard.index(), opts.shard.count()),
+    };
+    let name = format!("{}-{kind}-s{}{shard}-c{index}", disagreement.expected_rule, opts.seed);
+    let key = finding_key(&disagreement);
     let mutant = opts.mutant.map(|m| format!(" --mutant {m}")).unwrap_or_default();
     let comment = vec![
         format!(
-            "Found by `modspec fuzz --seed {}{mutant}` (case {index}, shrunk from {steps_before} to {} steps).",
+            "Found by `modspec fuzz --seed {} --shard {}{mutant}` (case {index} of the seed's stream, shrunk from {steps_before} to {} steps).",
             opts.seed,
+            opts.shard,
             case.steps.len()
         ),
+        format!("Key {key}: {count} case(s) of the campaign showed it."),
         format!("The target disagreed: {disagreement}."),
-        format!("{count} case(s) of the campaign showed this disagreement (same rule expected, same check failed)."),
         format!(
             "Rule {}: {}.",
             disagreement.expected_rule,
@@ -377,7 +429,23 @@ async fn finding(
             path: dir.clone(),
             source,
         })?;
-        for (ext, text) in [("yaml", &scenario), ("exchange.txt", &exchange)] {
+        let record = FindingRecord {
+            key: key.clone(),
+            rule: disagreement.expected_rule.to_string(),
+            check: disagreement.kind.name().to_string(),
+            summary: disagreement.to_string(),
+            seed: opts.seed,
+            shard: opts.shard.to_string(),
+            case: index,
+            count,
+            steps: case.steps.len(),
+            mutant: opts.mutant.map(|m| m.to_string()),
+            scenario: format!("{name}.yaml"),
+            exchange: format!("{name}.exchange.txt"),
+        };
+        let record = serde_json::to_string_pretty(&record).unwrap_or_default();
+        let suffix = RECORD_SUFFIX.trim_start_matches('.');
+        for (ext, text) in [("yaml", &scenario), ("exchange.txt", &exchange), (suffix, &record)] {
             let path = dir.join(format!("{name}.{ext}"));
             std::fs::write(&path, text).map_err(|source| FuzzError::Write {
                 path: path.clone(),
@@ -388,8 +456,9 @@ async fn finding(
     }
     Ok(Finding {
         name,
+        key,
+        count,
         index,
-        cases: count,
         case,
         disagreement,
         scenario,

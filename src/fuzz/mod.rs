@@ -8,11 +8,14 @@
 //! - `judge`, `driver`, `exec`: run a case on a target (HTTP, or the
 //!   reference server's handler in-process) and compare.
 //! - `shrink`, `finding`, `campaign`, `replay`: `modspec fuzz`.
+//! - `shard` (`--shard K/N`), `record` (a finding's key and record file),
+//!   `merge` (`fuzz merge`), `summary` (coverage, `--json`, progress lines).
 //! - [`targets`]: the property functions behind the libFuzzer targets in
 //!   `fuzz/`, which `cargo test` replays through the same conversion.
 
 mod campaign;
 mod case;
+mod coverage;
 mod dict;
 mod driver;
 mod error;
@@ -20,11 +23,15 @@ mod exec;
 mod finding;
 mod generator;
 mod judge;
+mod merge;
 mod model;
 mod mutate;
+mod record;
 mod replay;
 mod rng;
+mod shard;
 mod shrink;
+mod summary;
 pub mod targets;
 mod variant;
 
@@ -33,14 +40,19 @@ mod tests;
 
 pub use campaign::{DEFAULT_JOBS, Finding, FuzzOptions, FuzzReport, fuzz, parse_duration};
 pub use case::{Case, CaseRequest, CaseStep, default_world};
+pub use coverage::{Coverage, progress_line};
 pub use driver::{Driver, Session, now_or_never};
 pub use error::FuzzError;
 pub use exec::{CaseRun, Runner, Sent};
 pub use finding::{exchange_text, round_trip, scenario_yaml};
 pub use generator::{Profile, fits, generate};
 pub use judge::{Disagreement, Kind};
+pub use merge::{MergeError, MergeReport, MergedFinding, RECORD_SUFFIX, merge};
 pub use model::{Expected, Model, expected, gateway};
+pub use record::{FindingRecord, finding_key};
 pub use replay::replay;
 pub use rng::{CASE_BYTES, SplitMix64, case_bytes};
+pub use shard::{Shard, ShardError};
 pub use shrink::{SHRINK_BUDGET, candidates, shrink};
+pub use summary::summary_json;
 pub use variant::{InstanceField, WorldField, WorldVariant};
