@@ -5,9 +5,13 @@
 //! the hostile file becomes a named, located error and the good case still
 //! passes (exit 2: the run was not done as asked, never a verdict).
 
+mod measured;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
+
+use measured::{Ran, run_measured};
 
 /// What every hostile run must stay within. Before the fixes these took
 /// 4.9 GB and 80 s (a 20 MB file), 150 s (400 KB of nesting), forever (a
@@ -16,13 +20,6 @@ const WALL: Duration = Duration::from_secs(20);
 const RSS_MIB: u64 = 200;
 
 const GOOD: &str = "description: a valid case beside the hostile one\nrules: [P3]\nsteps:\n  - request:\n      params: {InstanceId: i-running, InternetMaxBandwidthOut: \"101\"}\n    expect: P3\n";
-
-struct Ran {
-    code: Option<i32>,
-    stdout: String,
-    wall: Duration,
-    rss_mib: u64,
-}
 
 /// A fresh folder holding `good.yaml` (and no world.yaml: the built-in
 /// default world applies).
@@ -41,48 +38,10 @@ fn run_cases(dir: &Path) -> Ran {
 /// Runs `modspec <command> --cases dir` and measures it; the watchdog
 /// kills it at twice the wall bound so a hang fails the test instead of
 /// blocking it.
-// The child is reaped by wait4 (which also gives its rusage), not by
-// `Child::wait`.
-#[allow(clippy::zombie_processes)]
 fn measure(command: &str, dir: &Path) -> Ran {
-    let started = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_modspec"))
-        .args([command, "--cases"])
-        .arg(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = child.id() as libc::pid_t;
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        if done_rx.recv_timeout(WALL * 2).is_err() {
-            // SAFETY: kill(2) on the pid of our own child, not yet reaped.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-    });
-    let mut stdout = child.stdout.unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut stdout, &mut s).ok();
-        s
-    });
-    let mut status = 0;
-    // SAFETY: wait4 fills `status` and `usage` for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(waited, pid, "wait4 failed");
-    let wall = started.elapsed();
-    let _ = done_tx.send(());
-    watchdog.join().unwrap();
-    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    Ran {
-        code,
-        stdout: reader.join().unwrap(),
-        wall,
-        // ru_maxrss is in KiB on Linux.
-        rss_mib: usage.ru_maxrss as u64 / 1024,
-    }
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_modspec"));
+    cmd.args([command, "--cases"]).arg(dir);
+    run_measured(cmd, WALL * 2)
 }
 
 /// The bounds, the good case passing, and `words` in the error of `file`.

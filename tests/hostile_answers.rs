@@ -14,24 +14,18 @@
 //!   stdout, JUnit, the JSON report, snapshots or fuzz exchange files.
 
 mod hostile_servers;
+mod measured;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use hostile_servers::{Api, Control, ENV_KEY, ENV_SECRET, encodings, start};
+use measured::{Ran, run_measured};
 use modspec::runner::KEPT_TRIAL_BYTES;
 
 /// Every run here ends within this (a watchdog kills it at twice).
 const WALL: Duration = Duration::from_secs(120);
-
-struct Ran {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    wall: Duration,
-    rss_mib: u64,
-}
 
 fn temp(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("modspec-{tag}-{}", uuid::Uuid::new_v4().simple()));
@@ -41,51 +35,13 @@ fn temp(tag: &str) -> PathBuf {
 
 /// Runs `modspec args…` with `env` (the live credentials cleared unless
 /// given) and measures it; blocking, so call it off the runtime.
-// The child is reaped by wait4 (which also gives its rusage).
-#[allow(clippy::zombie_processes)]
 fn measure(args: &[&str], env: &[(&str, &str)]) -> Ran {
-    let started = Instant::now();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_modspec"));
     cmd.args(args)
         .env_remove("ALIBABA_CLOUD_ACCESS_KEY_ID")
         .env_remove("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let child = cmd.spawn().unwrap();
-    let pid = child.id() as libc::pid_t;
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        if done_rx.recv_timeout(WALL * 2).is_err() {
-            // SAFETY: kill(2) on the pid of our own child, not yet reaped.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-    });
-    let read_all = |mut from: Box<dyn std::io::Read + Send>| {
-        std::thread::spawn(move || {
-            let mut s = String::new();
-            from.read_to_string(&mut s).ok();
-            s
-        })
-    };
-    let reader = read_all(Box::new(child.stdout.unwrap()));
-    let err_reader = read_all(Box::new(child.stderr.unwrap()));
-    let mut status = 0;
-    // SAFETY: wait4 fills `status` and `usage` for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(waited, pid, "wait4 failed");
-    let wall = started.elapsed();
-    let _ = done_tx.send(());
-    watchdog.join().unwrap();
-    Ran {
-        code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
-        stdout: reader.join().unwrap(),
-        stderr: err_reader.join().unwrap(),
-        wall,
-        // ru_maxrss is in KiB on Linux.
-        rss_mib: usage.ru_maxrss as u64 / 1024,
-    }
+        .envs(env.iter().copied());
+    run_measured(cmd, WALL * 2)
 }
 
 async fn measured(args: Vec<String>, env: Vec<(&'static str, &'static str)>) -> Ran {

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::child::{MIB, Rss, Serve};
+use common::child::{MIB, Rss, Serve, probe};
 use common::*;
 use modspec::client::WorldHandle;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -21,9 +21,6 @@ use tokio::net::TcpStream;
 
 /// Peak resident memory allowed above idle under any attack.
 const CEILING: u64 = 256 * MIB;
-/// What a normal request may take under attack (generous: it must not
-/// flake on a busy machine; the aim, under 100 ms, is measured, not asserted).
-const ANSWER_BOUND: Duration = Duration::from_secs(5);
 /// The short timeouts the attacked servers run with, in seconds.
 const SHORT: &str = "2";
 
@@ -51,33 +48,13 @@ async fn attacked(serve: Serve) -> Attacked {
 }
 
 impl Attacked {
-    /// `n` normal signed requests, each from a new client (a new
-    /// connection), all answered correctly within [`ANSWER_BOUND`]. The
-    /// client runs on a thread and runtime of its own, so the attack's
-    /// tasks in this process cannot delay it: the latency is the server's.
+    /// `n` normal signed requests under attack (`common::child::probe`),
+    /// awaited without blocking the attack's tasks; their latencies.
     async fn probe(&self, n: usize) -> Vec<Duration> {
-        let (addr, world) = (self.addr, self.world.clone());
-        let client = move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                let mut seen = Vec::new();
-                for _ in 0..n {
-                    let t = attach(addr);
-                    let started = Instant::now();
-                    let r = tokio::time::timeout(ANSWER_BOUND, t.send_v3(&t.v3(&world, DRY)))
-                        .await
-                        .expect("a normal request is answered under attack");
-                    seen.push(started.elapsed());
-                    assert_passed(&t, &r, JSON);
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                seen
-            })
-        };
-        tokio::task::spawn_blocking(client).await.expect("the probe")
+        let handle = probe(self.addr, self.world.clone(), n);
+        tokio::task::spawn_blocking(move || handle.join().expect("the probe"))
+            .await
+            .expect("the probe")
     }
 
     /// Asserts the memory ceiling and prints the figures of `attack`.

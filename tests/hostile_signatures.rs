@@ -14,18 +14,13 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use common::child::{MIB, Serve};
+use common::child::{MIB, Serve, probe};
 use common::*;
 use modspec::client::WorldHandle;
-
-/// What a normal request may take under attack (generous, so it cannot
-/// flake on a busy machine; the measured figure goes to BENCHMARKS.md).
-const ANSWER_BOUND: Duration = Duration::from_secs(5);
 
 /// A dry run of `w` with a `size`-byte `x-big` header named `times` times
 /// in `SignedHeaders` after the six required names, signed with `secret`,
@@ -74,31 +69,6 @@ async fn flood(t: &Target, req: &V3Req, clients: usize, n: usize, done: Arc<Atom
         all.extend(task.await.expect("attacker"));
     }
     all
-}
-
-/// Normal requests from a thread and runtime of their own while the attack
-/// runs, each answered correctly within [`ANSWER_BOUND`]; their latencies.
-fn probe(addr: SocketAddr, w: WorldHandle, n: usize) -> std::thread::JoinHandle<Vec<Duration>> {
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let mut seen = Vec::new();
-            for _ in 0..n {
-                let t = attach(addr);
-                let started = Instant::now();
-                let r = tokio::time::timeout(ANSWER_BOUND, t.send_v3(&t.v3(&w, DRY)))
-                    .await
-                    .expect("a normal request is answered under attack");
-                seen.push(started.elapsed());
-                assert_passed(&t, &r, JSON);
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            seen
-        })
-    })
 }
 
 /// Runs at least `n` copies of `req` from `clients` clients against `serve` while a probe

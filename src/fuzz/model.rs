@@ -9,7 +9,7 @@ use std::collections::{HashSet, VecDeque};
 
 use super::case::{Case, CaseRequest, CaseStep};
 use crate::client::SignatureStyle;
-use crate::protocol::{ACTION, VERSION};
+use crate::protocol::{ACTION, V1_REQUIRED, V3_REQUIRED, VERSION};
 use crate::spec::{Decision, ModifyRequest, RuleId, World, WorldState, decide};
 use crate::wire::{Format, sign_v1, sign_v3};
 
@@ -130,16 +130,7 @@ pub fn gateway(req: &CaseRequest, auth: bool) -> Option<RuleId> {
     let set = |k: &str| d.set.get(k).map(String::as_str);
     if auth {
         let required: &[&str] = if v1 {
-            &[
-                "Signature",
-                "Action",
-                "Version",
-                "AccessKeyId",
-                "SignatureMethod",
-                "SignatureVersion",
-                "SignatureNonce",
-                "Timestamp",
-            ]
+            &V1_REQUIRED
         } else {
             &[
                 "Signature",
@@ -152,10 +143,12 @@ pub fn gateway(req: &CaseRequest, auth: bool) -> Option<RuleId> {
         };
         let omitted = d.omit.iter().any(|o| required.contains(&o.as_str()));
         let emptied = required.iter().any(|k| set(k) == Some(""));
+        // G2 is about host and the required x-acs-* headers only; other
+        // headers may be left out of SignedHeaders (behaviour.md section 6).
         let unsigned = !v1
             && d.unsigned_headers
                 .iter()
-                .any(|h| h == "host" || h.starts_with("x-acs-"));
+                .any(|h| h == "host" || V3_REQUIRED.contains(&h.as_str()));
         if omitted || emptied || unsigned {
             return Some(RuleId::G2);
         }

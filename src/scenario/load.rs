@@ -12,7 +12,7 @@ use std::sync::Arc;
 use super::error::{LoadError, locate};
 use super::model::{Capability, Expect, ExpectFull, ParamValue, RequestSpec, ScenarioFile, Step};
 use super::patch::build_world;
-use crate::spec::{RuleId, World, rule_hint};
+use crate::spec::{INSTANCE_FIELDS, RuleId, World, rule_hint};
 
 /// The file of shared world defaults, at the root of the cases folder.
 pub const DEFAULT_WORLD_FILE: &str = "world.yaml";
@@ -405,24 +405,6 @@ fn resolve_step(
         repeat: step.repeat.unwrap_or(1),
     })
 }
-
-/// The fields of the control protocol's instance state.
-pub const INSTANCE_FIELDS: &[&str] = &[
-    "instance_id",
-    "status",
-    "instance_type",
-    "instance_charge_type",
-    "internet_charge_type",
-    "internet_max_bandwidth_out",
-    "internet_max_bandwidth_in",
-    "network_type",
-    "image_id",
-    "local_disks",
-    "unpaid_order",
-    "locked_for_security",
-    "last_modified_seconds_ago",
-    "last_modified_at",
-];
 
 /// Replaces `${name}` by its value; an unknown name is returned as Err.
 pub fn substitute(s: &str, vars: &BTreeMap<String, String>) -> Result<String, String> {

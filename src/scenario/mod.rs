@@ -14,12 +14,13 @@ mod needs;
 mod patch;
 mod walk;
 
+pub use crate::spec::INSTANCE_FIELDS;
 pub use builtin::{
     BUILTIN_ROOT, BUILTIN_SCHEMA, ExportError, builtin_default_world, builtin_files, export_builtin, load_builtin,
 };
 pub use error::LoadError;
 pub use library::{Cases, load_defaults, load_folders, load_library};
-pub use load::{DEFAULT_WORLD_FILE, Expectation, INSTANCE_FIELDS, Library, Trial, TrialStep, load_text};
+pub use load::{DEFAULT_WORLD_FILE, Expectation, Library, Trial, TrialStep, load_text};
 pub use model::{
     ALL_CAPABILITIES, Capability, Damage, Expect, ExpectFull, ParamValue, Placement, RequestSpec, ScenarioFile,
     Signature, Step,

@@ -18,7 +18,7 @@ pub use decide::{Decision, MODIFY_WINDOW_SECONDS, decide, decide_with};
 pub use mutants::{Layer, MUTANTS, Mutant, MutantSpec, UnknownMutant};
 pub use request::{Fingerprint, FpValue, ModifyRequest, names, parse_bool, parse_int, present};
 pub use rules::{Alias, Match, RULES, RuleId, RuleSpec, UnknownRule, match_answer, rule_hint};
-pub use state::{Change, InstanceState, TokenRecord, WorldState};
+pub use state::{Change, INSTANCE_FIELDS, InstanceState, TokenRecord, WorldState};
 pub use world::{
     Account, Catalog, ChargeType, Faults, Image, Instance, InstanceTypeSpec, NetworkType, PricePlan, Status, World,
     WorldError, sample_world,

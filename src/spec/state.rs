@@ -41,6 +41,27 @@ impl InstanceState {
     }
 }
 
+/// The fields of the control protocol's instance state (`InstanceState`
+/// as serialised: the Instance's fields, then `last_modified_at`); the case
+/// loader checks `expect.state` against it, the verdict engine reads a
+/// target's document with it.
+pub const INSTANCE_FIELDS: &[&str] = &[
+    "instance_id",
+    "status",
+    "instance_type",
+    "instance_charge_type",
+    "internet_charge_type",
+    "internet_max_bandwidth_out",
+    "internet_max_bandwidth_in",
+    "network_type",
+    "image_id",
+    "local_disks",
+    "unpaid_order",
+    "locked_for_security",
+    "last_modified_seconds_ago",
+    "last_modified_at",
+];
+
 /// A ClientToken recorded by an accepted request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenRecord {
@@ -106,5 +127,24 @@ impl WorldState {
         if let Some((token, record)) = &change.token {
             self.tokens.insert(token.clone(), record.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::sample_world;
+
+    #[test]
+    fn instance_fields_are_the_serialised_state_fields() {
+        let world = WorldState::new(sample_world());
+        let state = world.instances.values().next().unwrap();
+        let doc = serde_json::to_value(state).unwrap();
+        let keys: Vec<&str> = doc.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut want = INSTANCE_FIELDS.to_vec();
+        let mut got = keys.clone();
+        want.sort_unstable();
+        got.sort_unstable();
+        assert_eq!(got, want);
     }
 }

@@ -3,22 +3,12 @@
 //! request makes), compared as typed values, field by field in reports.
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
 
 use serde_json::Value;
 
 use super::Finding;
 use super::check::Check;
-use crate::spec::{Change, InstanceState, ModifyRequest, RuleId, parse_int, present, sample_world};
-
-/// The fields of `Instance`, read off its serialisation once.
-static INSTANCE_FIELDS: LazyLock<Vec<String>> = LazyLock::new(|| match sample_world().instances.first() {
-    Some(i) => match serde_json::to_value(i) {
-        Ok(Value::Object(m)) => m.keys().cloned().collect(),
-        _ => Vec::new(),
-    },
-    None => Vec::new(),
-});
+use crate::spec::{Change, INSTANCE_FIELDS, InstanceState, ModifyRequest, RuleId, parse_int, present};
 
 /// Reads a target's instance document (control protocol: the Instance
 /// object plus `last_modified_at`) as the oracle's type. Unknown fields are
@@ -38,7 +28,7 @@ pub fn parse_instance(doc: &Value) -> Result<InstanceState, String> {
     };
     // Instance rejects unknown fields (it is also the World document's
     // type); keep only its own.
-    fields.retain(|name, _| INSTANCE_FIELDS.contains(name));
+    fields.retain(|name, _| INSTANCE_FIELDS.contains(&name.as_str()));
     let instance = serde_json::from_value(Value::Object(fields)).map_err(|e| e.to_string())?;
     Ok(InstanceState {
         instance,
@@ -99,6 +89,8 @@ fn to_map(s: &InstanceState) -> BTreeMap<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::sample_world;
+
     fn state() -> InstanceState {
         InstanceState {
             instance: sample_world().instances[0].clone(),

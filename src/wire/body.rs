@@ -50,6 +50,23 @@ impl Format {
     }
 }
 
+/// A `host[:port]` without its port (`127.0.0.1:9000` → `127.0.0.1`,
+/// `[::1]:9000` → `[::1]`); a bare IPv6 address or a host without a port
+/// is returned as it is. `HostId` may carry the port or not (behaviour.md
+/// 2.2): the variation mode strips it, the verdict engine compares without.
+pub fn host_without_port(host: &str) -> &str {
+    match host.rsplit_once(':') {
+        Some((name, port)) if !name.is_empty() && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
+            if name.contains(':') && !name.starts_with('[') {
+                host
+            } else {
+                name
+            }
+        }
+        _ => host,
+    }
+}
+
 /// The fields of an error answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ErrorBody {

@@ -176,3 +176,12 @@ fn deep_xml_does_not_overflow() {
     let p = parsed(None, &body);
     assert_eq!(p.root, "a");
 }
+
+#[test]
+fn ports_are_stripped_only_where_there_is_one() {
+    assert_eq!(host_without_port("127.0.0.1:9000"), "127.0.0.1");
+    assert_eq!(host_without_port("[::1]:9000"), "[::1]");
+    assert_eq!(host_without_port("ecs.aliyuncs.com"), "ecs.aliyuncs.com");
+    assert_eq!(host_without_port("::1"), "::1");
+    assert_eq!(host_without_port(":9000"), ":9000");
+}

@@ -17,8 +17,8 @@ pub mod sign_v1;
 pub mod sign_v3;
 
 pub use body::{
-    ErrorBody, Format, JSON_CONTENT_TYPE, ParsedBody, XML_CONTENT_TYPE, XML_PROLOG, parse_body, render_error,
-    render_success,
+    ErrorBody, Format, JSON_CONTENT_TYPE, ParsedBody, XML_CONTENT_TYPE, XML_PROLOG, host_without_port, parse_body,
+    render_error, render_success,
 };
 pub use encode::pe;
 pub use error::WireError;

@@ -110,3 +110,40 @@ pub fn rss_of(pid: u32) -> Rss {
         peak: kb("VmHWM:"),
     }
 }
+
+/// How long a normal request may take while an attack runs (generous, so
+/// it cannot flake on a busy machine; the aim, under 100 ms, is measured,
+/// not asserted, and goes to BENCHMARKS.md).
+pub const ANSWER_BOUND: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// `n` normal signed V3 DryRun requests to `addr` (each over a new
+/// connection) from a thread and runtime of their own, so an attack's tasks
+/// in the test process cannot delay them: the latency measured is the
+/// server's. Each must be answered correctly within [`ANSWER_BOUND`].
+pub fn probe(
+    addr: SocketAddr,
+    world: modspec::client::WorldHandle,
+    n: usize,
+) -> std::thread::JoinHandle<Vec<std::time::Duration>> {
+    use super::{DRY, JSON, assert_passed, attach};
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut seen = Vec::new();
+            for _ in 0..n {
+                let t = attach(addr);
+                let started = std::time::Instant::now();
+                let r = tokio::time::timeout(ANSWER_BOUND, t.send_v3(&t.v3(&world, DRY)))
+                    .await
+                    .expect("a normal request is answered under attack");
+                seen.push(started.elapsed());
+                assert_passed(&t, &r, JSON);
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            seen
+        })
+    })
+}
