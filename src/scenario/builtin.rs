@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use super::error::LoadError;
-use super::load::{DEFAULT_WORLD_FILE, Library, load_text};
+use super::load::{DEFAULT_WORLD_FILE, load_text};
+use super::trial::Library;
 use crate::spec::World;
 
 include!(concat!(env!("OUT_DIR"), "/builtin_cases.rs"));

@@ -77,21 +77,6 @@ fn hint_for(message: &str) -> Option<String> {
     closest(got, names.iter().copied()).map(str::to_string)
 }
 
-/// The 1-based (line, column) of the first occurrence of `needle` in
-/// `text`, for semantic errors found after parsing (serde gives those no
-/// position). Falls back to the file start.
-pub fn locate(text: &str, needle: &str) -> (usize, usize) {
-    match text.find(needle) {
-        Some(i) => {
-            let before = &text[..i];
-            let line = before.matches('\n').count() + 1;
-            let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-            (line, col)
-        }
-        None => (1, 1),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,11 +90,5 @@ mod tests {
             Some("v1")
         );
         assert_eq!(hint_for("invalid type: string"), None);
-    }
-
-    #[test]
-    fn locate_counts_lines_and_columns_from_one() {
-        assert_eq!(locate("a: 1\nbb: ${x}\n", "${x}"), (2, 5));
-        assert_eq!(locate("a", "zz"), (1, 1));
     }
 }

@@ -7,8 +7,9 @@ use std::path::{Component, Path, PathBuf};
 
 use super::builtin::{builtin_default_world, load_builtin};
 use super::error::LoadError;
-use super::load::{DEFAULT_WORLD_FILE, Library, load_text};
+use super::load::{DEFAULT_WORLD_FILE, load_text};
 use super::naming::refuse_name_collisions;
+use super::trial::Library;
 use super::walk::{discover, parse_defaults, read_case_file};
 use crate::spec::World;
 

@@ -9,78 +9,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::error::{LoadError, locate};
-use super::model::{Capability, Expect, ExpectFull, ParamValue, RequestSpec, ScenarioFile, Step};
+use super::error::LoadError;
+use super::model::{Capability, ExampleRow, ScenarioFile, Step};
 use super::patch::build_world;
-use crate::spec::{INSTANCE_FIELDS, RuleId, World, rule_hint};
+use super::resolve::resolve_step;
+use super::spans::{Locator, Spans};
+use super::trial::Trial;
+use crate::spec::{RuleId, World, rule_hint};
 
 /// The file of shared world defaults, at the root of the cases folder.
 pub const DEFAULT_WORLD_FILE: &str = "world.yaml";
-
-/// One runnable scenario (or one row of its examples).
-#[derive(Clone, Debug)]
-pub struct Trial {
-    /// `path/without/extension` or `path::row` for an examples row.
-    pub id: String,
-    pub file: PathBuf,
-    pub description: String,
-    pub rules: Vec<RuleId>,
-    pub tags: Vec<String>,
-    /// Declared capabilities (empty: live).
-    pub needs: BTreeSet<Capability>,
-    /// The main world (`""`) and the named ones, shared by the rows of a
-    /// file that do not patch them.
-    pub worlds: BTreeMap<String, Arc<World>>,
-    pub steps: Vec<TrialStep>,
-    /// The world instance standing for `--instance-id` (live cases).
-    pub instance: Option<String>,
-}
-
-/// A step with its variables filled in.
-#[derive(Clone, Debug)]
-pub enum TrialStep {
-    Advance(u64),
-    Request {
-        label: String,
-        request: Box<RequestSpec>,
-        expect: Box<Expectation>,
-        repeat: u32,
-    },
-}
-
-/// A resolved expectation.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Expectation {
-    /// The rule that must fire (the first of `one_of`).
-    pub rule: RuleId,
-    /// The other rules of `one_of`, any of which may fire instead; empty
-    /// for an exact expectation.
-    pub alternatives: Vec<RuleId>,
-    pub full: ExpectFull,
-}
-
-impl Expectation {
-    /// An exact expectation: this rule and no other.
-    pub fn exact(rule: RuleId, full: ExpectFull) -> Self {
-        Expectation {
-            rule,
-            alternatives: Vec::new(),
-            full,
-        }
-    }
-
-    /// Every rule that may fire: `rule`, then the alternatives.
-    pub fn rules(&self) -> impl Iterator<Item = RuleId> + '_ {
-        std::iter::once(self.rule).chain(self.alternatives.iter().copied())
-    }
-}
-
-/// Everything found under a cases folder.
-#[derive(Debug, Default)]
-pub struct Library {
-    pub trials: Vec<Trial>,
-    pub errors: Vec<LoadError>,
-}
 
 /// Parses one case file's text into its trials.
 pub fn load_text(id: &str, path: &Path, text: &str, defaults: &World) -> Result<Vec<Trial>, LoadError> {
@@ -93,137 +31,180 @@ pub fn load_text(id: &str, path: &Path, text: &str, defaults: &World) -> Result<
         ));
     }
     let file: ScenarioFile = serde_yaml::from_str(text).map_err(|e| LoadError::from_yaml(path, &e))?;
-    let err = |needle: &str, msg: String| {
-        // Prefer the row's `name: x` over the first stray occurrence of `x`.
-        let named = format!("name: {needle}");
-        let at = if text.contains(&named) {
-            locate(text, &named)
-        } else {
-            locate(text, needle)
-        };
-        LoadError::new(path, at, msg)
+    let at = Locator {
+        path,
+        spans: Spans::index(text),
     };
-    let rules = parse_rules(&file, path, text)?;
-    for (i, step) in file.steps.iter().enumerate() {
-        check_step_shape(step).map_err(|m| err("steps:", format!("steps[{i}]: {m}")))?;
-    }
-    if file.instance.is_some() && file.needs.as_ref().is_none_or(|n| !n.is_empty()) {
-        return Err(err(
-            "instance:",
-            "`instance` is for live cases only (`needs: []`)".into(),
-        ));
-    }
-    if file.steps.is_empty() {
-        return Err(err("steps:", "a scenario needs at least one step".into()));
-    }
-    let columns: BTreeSet<&String> = file
-        .examples
-        .first()
-        .map(|r| r.vars.keys().collect())
-        .unwrap_or_default();
-    let mut names = BTreeSet::new();
-    for row in &file.examples {
-        let these: BTreeSet<&String> = row.vars.keys().collect();
-        if let Some(missing) = columns.difference(&these).next() {
-            return Err(err(
-                &row.name,
-                format!("examples row `{}` has no column `{missing}`", row.name),
-            ));
-        }
-        if let Some(extra) = these.difference(&columns).next() {
-            return Err(err(
-                &row.name,
-                format!("examples row `{}` has a column `{extra}` the first row lacks", row.name),
-            ));
-        }
-        if !names.insert(row.name.as_str()) {
-            return Err(err(&row.name, format!("duplicate examples row `{}`", row.name)));
-        }
-    }
+    let rules = parse_rules(&file, &at)?;
+    check_shape(&file, &at)?;
+    check_examples(&file, &at)?;
     let needs: BTreeSet<Capability> = file
         .needs
         .clone()
         .unwrap_or_else(|| vec![Capability::Core])
         .into_iter()
         .collect();
-    let rows: Vec<Option<&super::model::ExampleRow>> = if file.examples.is_empty() {
+    let rows: Vec<Option<(usize, &ExampleRow)>> = if file.examples.is_empty() {
         vec![None]
     } else {
-        file.examples.iter().map(Some).collect()
+        file.examples.iter().enumerate().map(Some).collect()
     };
-    let world_error = |e| {
-        err(
-            "world:",
-            format!("world (the patch merged over world.yaml) is invalid at {e}"),
-        )
-    };
-    // Built on first use, in the order a single row would need them, so
-    // the first error found is the one a row-by-row build would meet.
-    let mut shared_main: Option<Arc<World>> = None;
-    let mut shared: Option<BTreeMap<String, Arc<World>>> = None;
-    let mut trials = Vec::new();
-    for row in rows {
-        let vars: BTreeMap<String, String> = row
-            .map(|r| r.vars.iter().map(|(k, v)| (k.clone(), v.to_text())).collect())
-            .unwrap_or_default();
-        let fill = |s: &str| substitute(s, &vars).map_err(|v| err(&format!("${{{v}}}"), unknown_var(&v, row)));
-        let main = match (row.and_then(|r| r.world.as_ref()), &shared_main) {
-            (Some(w), _) => Arc::new(build_world(defaults, &[&file.world, w]).map_err(world_error)?),
-            (None, Some(m)) => m.clone(),
-            (None, None) => {
-                let m = Arc::new(build_world(defaults, &[&file.world]).map_err(world_error)?);
-                shared_main.get_or_insert(m).clone()
+    let mut worlds = RowWorlds::new(&file, defaults);
+    rows.into_iter()
+        .map(|row| {
+            let worlds = worlds.for_row(row, &at)?;
+            let mut trial = trial_for_row(&file, row, worlds, &at)?;
+            trial.id = match row {
+                Some((_, r)) => format!("{id}::{}", r.name),
+                None => id.to_string(),
+            };
+            trial.file = path.to_path_buf();
+            trial.rules = rules.clone();
+            trial.needs = needs.clone();
+            Ok(trial)
+        })
+        .collect()
+}
+
+/// The checks on the file's shape that serde cannot express.
+fn check_shape(file: &ScenarioFile, at: &Locator) -> Result<(), LoadError> {
+    for (i, step) in file.steps.iter().enumerate() {
+        check_step_shape(step).map_err(|m| at.in_step(i, "", m))?;
+    }
+    if file.instance.is_some() && file.needs.as_ref().is_none_or(|n| !n.is_empty()) {
+        return Err(at.at_key("instance", "`instance` is for live cases only (`needs: []`)"));
+    }
+    if file.steps.is_empty() {
+        return Err(at.at_key("steps", "a scenario needs at least one step"));
+    }
+    Ok(())
+}
+
+/// Every examples row has the first row's columns, and a name of its own.
+fn check_examples(file: &ScenarioFile, at: &Locator) -> Result<(), LoadError> {
+    let columns: BTreeSet<&String> = file
+        .examples
+        .first()
+        .map(|r| r.vars.keys().collect())
+        .unwrap_or_default();
+    let mut names = BTreeSet::new();
+    for (r, row) in file.examples.iter().enumerate() {
+        let name = format!("examples.{r}.name");
+        let these: BTreeSet<&String> = row.vars.keys().collect();
+        if let Some(missing) = columns.difference(&these).next() {
+            let m = format!("examples row `{}` has no column `{missing}`", row.name);
+            return Err(at.at_key(&name, m));
+        }
+        if let Some(extra) = these.difference(&columns).next() {
+            let m = format!("examples row `{}` has a column `{extra}` the first row lacks", row.name);
+            return Err(at.at_key(&format!("examples.{r}.{extra}"), m));
+        }
+        if !names.insert(row.name.as_str()) {
+            return Err(at.at_key(&name, format!("duplicate examples row `{}`", row.name)));
+        }
+    }
+    Ok(())
+}
+
+/// The worlds of a file's rows. Rows share the worlds they do not patch;
+/// each is built on first use, in the order a single row would need them,
+/// so the first error found is the one a row-by-row build would meet.
+struct RowWorlds<'a> {
+    file: &'a ScenarioFile,
+    defaults: &'a World,
+    main: Option<Arc<World>>,
+    named: Option<BTreeMap<String, Arc<World>>>,
+}
+
+impl<'a> RowWorlds<'a> {
+    fn new(file: &'a ScenarioFile, defaults: &'a World) -> Self {
+        RowWorlds {
+            file,
+            defaults,
+            main: None,
+            named: None,
+        }
+    }
+
+    /// The main world (`""`) and the named ones, for one row.
+    fn for_row(
+        &mut self,
+        row: Option<(usize, &ExampleRow)>,
+        at: &Locator,
+    ) -> Result<BTreeMap<String, Arc<World>>, LoadError> {
+        let invalid = |node: String| {
+            move |e| {
+                at.at_key(
+                    &node,
+                    format!("world (the patch merged over world.yaml) is invalid at {e}"),
+                )
             }
         };
-        if shared.is_none() {
+        let main = match (row, &self.main) {
+            (Some((r, ExampleRow { world: Some(w), .. })), _) => {
+                let node = format!("examples.{r}.world");
+                Arc::new(build_world(self.defaults, &[&self.file.world, w]).map_err(invalid(node))?)
+            }
+            (_, Some(m)) => m.clone(),
+            (_, None) => {
+                let m = Arc::new(build_world(self.defaults, &[&self.file.world]).map_err(invalid("world".into()))?);
+                self.main.get_or_insert(m).clone()
+            }
+        };
+        if self.named.is_none() {
             let mut named = BTreeMap::new();
-            for (name, patch) in &file.worlds {
-                let w = build_world(defaults, &[patch]).map_err(|e| err(name, format!("worlds.{name}: {e}")))?;
+            for (name, patch) in &self.file.worlds {
+                let w = build_world(self.defaults, &[patch])
+                    .map_err(|e| at.at_key(&format!("worlds.{name}"), format!("worlds.{name}: {e}")))?;
                 named.insert(name.clone(), Arc::new(w));
             }
-            shared = Some(named);
+            self.named = Some(named);
         }
-        let mut worlds = shared.clone().unwrap_or_default();
+        let mut worlds = self.named.clone().unwrap_or_default();
         worlds.insert(String::new(), main);
-        let mut steps = Vec::new();
-        for (i, step) in file.steps.iter().enumerate() {
-            steps.push(resolve_step(i, step, &fill, &worlds).map_err(|e| match e {
-                Resolve::Load(e) => e,
-                Resolve::Msg(needle, m) => err(&needle, format!("steps[{i}]: {m}")),
-            })?);
-        }
-        let id = match row {
-            Some(r) => format!("{id}::{}", r.name),
-            None => id.to_string(),
-        };
-        trials.push(Trial {
-            id,
-            file: path.to_path_buf(),
-            description: fill(&file.description)?,
-            rules: rules.clone(),
-            tags: file.tags.clone(),
-            needs: needs.clone(),
-            worlds,
-            steps,
-            instance: file.instance.clone(),
-        });
-    }
-    Ok(trials)
-}
-
-fn unknown_var(v: &str, row: Option<&super::model::ExampleRow>) -> String {
-    match row {
-        Some(r) => format!("`${{{v}}}` is not a column of the examples (row `{}`)", r.name),
-        None => format!("`${{{v}}}` is used but the scenario has no examples table"),
+        Ok(worlds)
     }
 }
 
-fn parse_rules(file: &ScenarioFile, path: &Path, text: &str) -> Result<Vec<RuleId>, LoadError> {
+/// One row's trial, its `${vars}` filled; the caller sets what every row
+/// shares (id, file, rules, needs).
+fn trial_for_row(
+    file: &ScenarioFile,
+    row: Option<(usize, &ExampleRow)>,
+    worlds: BTreeMap<String, Arc<World>>,
+    at: &Locator,
+) -> Result<Trial, LoadError> {
+    let row = row.map(|(_, r)| r);
+    let vars: BTreeMap<String, String> = row
+        .map(|r| r.vars.iter().map(|(k, v)| (k.clone(), v.to_text())).collect())
+        .unwrap_or_default();
+    let fill = |s: &str| substitute(s, &vars).map_err(|v| at.unknown_var(&v, row));
+    let steps = file
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| resolve_step(i, step, &fill, &worlds, at))
+        .collect::<Result<_, _>>()?;
+    Ok(Trial {
+        id: String::new(),
+        file: PathBuf::new(),
+        description: fill(&file.description)?,
+        rules: Vec::new(),
+        tags: file.tags.clone(),
+        needs: BTreeSet::new(),
+        worlds,
+        steps,
+        instance: file.instance.clone(),
+    })
+}
+
+fn parse_rules(file: &ScenarioFile, at: &Locator) -> Result<Vec<RuleId>, LoadError> {
     file.rules
         .iter()
-        .map(|r| {
+        .enumerate()
+        .map(|(k, r)| {
             r.parse::<RuleId>()
-                .map_err(|e| LoadError::new(path, locate(text, r), format!("rules: {e}{}", rule_hint(r))))
+                .map_err(|e| at.at(&format!("rules.{k}"), format!("rules: {e}{}", rule_hint(r))))
         })
         .collect()
 }
@@ -237,173 +218,6 @@ fn check_step_shape(step: &Step) -> Result<(), String> {
         (None, None, None) => Err("a step needs `request` + `expect`, or `advance`".into()),
         (Some(_), _, _) => Err("`advance` cannot be combined with `request`/`expect` in one step".into()),
     }
-}
-
-enum Resolve {
-    Load(LoadError),
-    Msg(String, String),
-}
-
-impl From<LoadError> for Resolve {
-    fn from(e: LoadError) -> Self {
-        Resolve::Load(e)
-    }
-}
-
-fn resolve_step(
-    i: usize,
-    step: &Step,
-    fill: &dyn Fn(&str) -> Result<String, LoadError>,
-    worlds: &BTreeMap<String, Arc<World>>,
-) -> Result<TrialStep, Resolve> {
-    if let Some(s) = step.advance {
-        return Ok(TrialStep::Advance(s));
-    }
-    let (Some(req), Some(expect)) = (&step.request, &step.expect) else {
-        return Err(Resolve::Msg("steps:".into(), "incomplete step".into()));
-    };
-    let mut request = req.clone();
-    request.params = req
-        .params
-        .iter()
-        .map(|(k, v)| Ok((fill(k)?, ParamValue::Text(fill(&v.to_text())?))))
-        .collect::<Result<_, LoadError>>()?;
-    request.query = req
-        .query
-        .iter()
-        .map(|(k, v)| Ok((fill(k)?, ParamValue::Text(fill(&v.to_text())?))))
-        .collect::<Result<_, LoadError>>()?;
-    request.pairs = req
-        .pairs
-        .iter()
-        .map(|(k, v)| Ok((fill(k)?, fill(v)?)))
-        .collect::<Result<_, LoadError>>()?;
-    request.method = req.method.as_deref().map(fill).transpose()?;
-    request.headers = req
-        .headers
-        .iter()
-        .map(|(k, v)| Ok((fill(k)?, fill(v)?)))
-        .collect::<Result<_, LoadError>>()?;
-    request.format = req.format.as_deref().map(fill).transpose()?;
-    request.signature = req.signature.as_deref().map(fill).transpose()?;
-    if let Some(sig) = &request.signature {
-        if request.signature_style().is_none() {
-            return Err(Resolve::Msg(
-                sig.clone(),
-                format!("signature must be v1 or v3, not `{sig}`"),
-            ));
-        }
-    }
-    if let Some(name) = &request.as_world {
-        if !worlds.contains_key(name) {
-            return Err(Resolve::Msg(
-                name.clone(),
-                format!("`as: {name}` names no world in `worlds`"),
-            ));
-        }
-    }
-    if let Some(d) = &mut request.protocol {
-        // Every text of the damage may use the examples' columns.
-        for map in [&mut d.set, &mut d.after_signing] {
-            *map = map
-                .iter()
-                .map(|(k, v)| Ok((fill(k)?, fill(v)?)))
-                .collect::<Result<_, LoadError>>()?;
-        }
-        for v in d.omit.iter_mut().chain(d.unsigned_headers.iter_mut()) {
-            *v = fill(v)?;
-        }
-        for v in [
-            &mut d.nonce,
-            &mut d.algorithm,
-            &mut d.content_sha256,
-            &mut d.body,
-            &mut d.timestamp_fraction,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            *v = fill(v)?;
-        }
-    }
-    let mut full = match expect {
-        Expect::Rule(r) => ExpectFull {
-            rule: Some(r.clone()),
-            ..ExpectFull::default()
-        },
-        Expect::Full(f) => f.clone(),
-    };
-    let parse = |text: &str| -> Result<RuleId, Resolve> {
-        let text = fill(text)?;
-        text.parse::<RuleId>()
-            .map_err(|e| Resolve::Msg(text.clone(), format!("expect: {e}{}", rule_hint(&text))))
-    };
-    let (rule, alternatives) = match (&full.rule, &full.one_of) {
-        (Some(_), Some(_)) => {
-            return Err(Resolve::Msg(
-                "one_of".into(),
-                "`expect` takes `rule` or `one_of`, not both".into(),
-            ));
-        }
-        (None, None) => return Err(Resolve::Msg("expect".into(), "`expect` needs a `rule`".into())),
-        (Some(r), None) => {
-            let rule = parse(r)?;
-            full.rule = Some(fill(r)?);
-            (rule, Vec::new())
-        }
-        (None, Some(list)) => {
-            let rules = list.iter().map(|r| parse(r)).collect::<Result<Vec<_>, _>>()?;
-            if let Some(s) = rules.iter().find(|r| !r.spec().is_error()) {
-                return Err(Resolve::Msg(
-                    "one_of".into(),
-                    format!("expect.one_of cannot list {s}: a success changes state, so it must be expected alone"),
-                ));
-            }
-            let Some((first, rest)) = rules.split_first() else {
-                return Err(Resolve::Msg("one_of".into(), "expect.one_of lists no rule".into()));
-            };
-            (*first, rest.to_vec())
-        }
-    };
-    full.format = full.format.as_deref().map(fill).transpose()?;
-    if let Some(f) = &full.format {
-        if !f.eq_ignore_ascii_case("json") && !f.eq_ignore_ascii_case("xml") {
-            return Err(Resolve::Msg(
-                f.clone(),
-                format!("expect.format must be json or xml, not `{f}`"),
-            ));
-        }
-    }
-    if let Some(state) = &mut full.state {
-        for (field, v) in state.iter_mut() {
-            if !INSTANCE_FIELDS.contains(&field.as_str()) {
-                let hint = crate::util::closest(field, INSTANCE_FIELDS.iter().copied())
-                    .map(|h| format!(" (did you mean `{h}`?)"))
-                    .unwrap_or_default();
-                return Err(Resolve::Msg(
-                    field.clone(),
-                    format!("expect.state: unknown instance field `{field}`{hint}"),
-                ));
-            }
-            if let serde_json::Value::String(s) = v {
-                *s = fill(s)?;
-            }
-        }
-    }
-    let label = match &step.name {
-        Some(n) => fill(n)?,
-        None => format!("step {}", i + 1),
-    };
-    Ok(TrialStep::Request {
-        label,
-        request: Box::new(request),
-        expect: Box::new(Expectation {
-            rule,
-            alternatives,
-            full,
-        }),
-        repeat: step.repeat.unwrap_or(1),
-    })
 }
 
 /// Replaces `${name}` by its value; an unknown name is returned as Err.
@@ -431,6 +245,7 @@ pub fn substitute(s: &str, vars: &BTreeMap<String, String>) -> Result<String, St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::TrialStep;
 
     fn load(text: &str) -> Result<Vec<Trial>, LoadError> {
         let defaults = crate::scenario::builtin_default_world().unwrap();
@@ -463,6 +278,44 @@ mod tests {
         let not_live = step("D1").replace("needs: []\n", "");
         let e = load(&not_live).unwrap_err().to_string();
         assert!(e.contains("live cases only"), "{e}");
+    }
+
+    #[test]
+    fn errors_point_at_the_node_they_are_about_not_at_similar_text() {
+        // Each text below also holds what the error is about earlier in
+        // the file (in a comment or another field): a search of the raw
+        // text would point there.
+        for (text, at, why) in [
+            (
+                "# ${v} is explained below\ndescription: d\nsteps:\n  - request: {params: {InstanceId: \"${v}\"}}\n    expect: P1\n",
+                (4, 36),
+                "`${v}` is used",
+            ),
+            (
+                "description: rules Q9\nrules: [P3, Q9]\nsteps:\n  - advance: 1\n",
+                (2, 13),
+                "Q9",
+            ),
+            (
+                "description: d\nsteps:\n  - advance: 1\n  - request: {params: {}}\n    expect: {one_of: [D1, E1]}\n",
+                (5, 27),
+                "cannot list E1",
+            ),
+            (
+                "description: small\nsteps:\n  - advance: 1\nexamples:\n  - {name: small, v: 1}\n  - {name: big, v: 2}\n  - {name: small, v: 3}\n",
+                (7, 6),
+                "duplicate examples row `small`",
+            ),
+            (
+                "description: d\nsteps:\n  - request: {params: {}}\n    expect:\n      rule: E1\n      state: {Statu: running}\n",
+                (6, 15),
+                "did you mean `status`",
+            ),
+        ] {
+            let e = load(text).unwrap_err();
+            assert!(e.message.contains(why), "{text}: {e}");
+            assert_eq!((e.line, e.column), at, "{text}: {e}");
+        }
     }
 
     #[test]

@@ -12,6 +12,9 @@ mod model;
 mod naming;
 mod needs;
 mod patch;
+mod resolve;
+mod spans;
+mod trial;
 mod walk;
 
 pub use crate::spec::INSTANCE_FIELDS;
@@ -20,13 +23,14 @@ pub use builtin::{
 };
 pub use error::LoadError;
 pub use library::{Cases, load_defaults, load_folders, load_library};
-pub use load::{DEFAULT_WORLD_FILE, Expectation, Library, Trial, TrialStep, load_text};
+pub use load::{DEFAULT_WORLD_FILE, load_text};
 pub use model::{
     ALL_CAPABILITIES, Capability, Damage, Expect, ExpectFull, ParamValue, Placement, RequestSpec, ScenarioFile,
     Signature, Step,
 };
 pub use naming::{MAX_SNAPSHOT_NAME, snapshot_name};
 pub use patch::{WorldPatch, build_world};
+pub use trial::{Expectation, Library, Trial, TrialStep};
 pub use walk::{MAX_CASE_FILE_BYTES, MAX_NESTING, read_case_file};
 
 /// The JSON Schema of the case format, for editors (`modspec schema`).

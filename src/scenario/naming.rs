@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use sha2::{Digest, Sha256};
 
 use super::error::LoadError;
-use super::load::Library;
+use super::trial::Library;
 
 /// The longest snapshot name in bytes: with `.snap.new` (insta's pending
 /// file) it stays within the 255 bytes of common file systems.

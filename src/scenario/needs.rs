@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use super::load::{Trial, TrialStep};
 use super::model::{Capability, Signature};
+use super::trial::{Trial, TrialStep};
 use crate::spec::names;
 
 impl Trial {
