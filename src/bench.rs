@@ -12,6 +12,26 @@ use crate::server::{CONTROL_PREFIX, Server, ServerConfig};
 use crate::spec::sample_world;
 use crate::wire::ParamList;
 
+/// Why a benchmark could not run (the figures of one that ran say how
+/// it went).
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("the case library has errors: {0}")]
+    Cases(crate::scenario::LoadError),
+    #[error("could not start the embedded server")]
+    Serve(#[source] std::io::Error),
+    #[error("the target's control URL is not a URL")]
+    Url(#[from] url::ParseError),
+    #[error("could not build the HTTP client")]
+    Http(#[from] crate::client::HttpClientError),
+    #[error("connecting to the target")]
+    Target(#[from] crate::runner::TargetError),
+    #[error("creating a world for a load client")]
+    Control(#[from] crate::client::ControlError),
+    #[error("a load client stopped")]
+    Client(#[from] tokio::task::JoinError),
+}
+
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct BenchOptions {
@@ -67,9 +87,11 @@ pub async fn suite_rate(
     cases: &crate::scenario::Cases,
     rounds: usize,
     tls: &TlsOptions,
-) -> anyhow::Result<SuiteRate> {
-    let lib = cases.load();
-    anyhow::ensure!(lib.errors.is_empty(), "the case library has errors: {}", lib.errors[0]);
+) -> Result<SuiteRate, BenchError> {
+    let mut lib = cases.load();
+    if let Some(e) = lib.errors.pop() {
+        return Err(BenchError::Cases(e));
+    }
     let c = crate::runner::Connect {
         tls: tls.clone(),
         ..crate::runner::Connect::new(base.clone(), Duration::from_secs(10))
@@ -96,12 +118,15 @@ pub async fn suite_rate(
 /// Runs the benchmark. Every request is a full pass through the gateway
 /// (signature, nonce) and the oracle; `DryRun=true` keeps T1 from
 /// short-circuiting later requests.
-pub async fn run(opts: &BenchOptions) -> anyhow::Result<(BenchReport, Option<SuiteRate>)> {
+pub async fn run(opts: &BenchOptions) -> Result<(BenchReport, Option<SuiteRate>), BenchError> {
     let (base, _server) = match &opts.target {
         Some(url) => (url.clone(), None),
         None => {
-            let server = Server::bind(SocketAddr::from(([127, 0, 0, 1], 0)), &ServerConfig::default()).await?;
-            let addr = server.local_addr()?;
+            let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+            let server = Server::bind(loopback, &ServerConfig::default())
+                .await
+                .map_err(BenchError::Serve)?;
+            let addr = server.local_addr().map_err(BenchError::Serve)?;
             let (tx, rx) = tokio::sync::oneshot::channel::<()>();
             tokio::spawn(server.run(async {
                 let _ = rx.await;
