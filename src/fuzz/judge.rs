@@ -81,6 +81,7 @@ pub fn judge(step: usize, want: &Expected, host: &str, ex: &Exchange) -> Option<
         rule: want.rule,
         format: want.format,
         message_contains: None,
+        retry_after_ms: None,
         host,
     };
     let v = judge_answer(&expectation, ex, false);

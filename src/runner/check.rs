@@ -69,6 +69,7 @@ pub fn check_answer(
         format,
         message_contains: expect.full.message_contains.as_deref(),
         host,
+        retry_after_ms: expect.full.retry_after,
     };
     let mut v = judge_answer(&want, ex, strict);
     if !expect.alternatives.is_empty() {

@@ -238,6 +238,12 @@ pub struct ExpectFull {
     /// Text the message must contain (checked in strict mode only).
     #[serde(default)]
     pub message_contains: Option<String>,
+    /// The exact `x-acs-retry-after` of a Throttling answer, in
+    /// milliseconds on the world clock (behaviour.md section 6): T1 until
+    /// the 300 s window ends, G12 until the oldest counted request leaves
+    /// the 60 s window. Without it any whole number of at least 1 passes.
+    #[serde(default)]
+    pub retry_after: Option<u64>,
 }
 
 impl<'de> Deserialize<'de> for Expect {

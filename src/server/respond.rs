@@ -22,8 +22,10 @@ pub struct Answer {
 impl Answer {
     /// Adds `x-acs-retry-after` (unless the mutant drops it).
     pub fn with_retry_after(mut self, ms: i64, mutant: Option<Mutant>) -> Self {
-        if mutant != Some(Mutant::G12NoRetryAfter) {
-            self.retry_after_ms = Some(ms);
+        match mutant {
+            Some(Mutant::G12NoRetryAfter) => {}
+            Some(Mutant::WRetryAfterSeconds) => self.retry_after_ms = Some((ms + 999) / 1000),
+            _ => self.retry_after_ms = Some(ms),
         }
         self
     }

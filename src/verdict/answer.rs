@@ -17,6 +17,8 @@ pub struct AnswerExpectation<'a> {
     pub message_contains: Option<&'a str>,
     /// The Host the request was sent to (`host[:port]`).
     pub host: &'a str,
+    /// The exact `x-acs-retry-after` due on Throttling, when known.
+    pub retry_after_ms: Option<u64>,
 }
 
 /// The rule's canonical answer in words: `400 InvalidParameter (P3)`.
@@ -164,10 +166,15 @@ fn retry_after(want: &AnswerExpectation<'_>, ex: &Exchange, parsed: &ParsedBody,
     if !throttling {
         return;
     }
-    match ex.header("x-acs-retry-after") {
-        Some(h) if h.trim().parse::<u64>().is_ok_and(|ms| ms >= 1) => {}
-        Some(h) => v.find(Check::RetryAfter, "whole milliseconds, at least 1", h),
-        None => v.find(Check::RetryAfter, "a header on Throttling", "none"),
+    match (ex.header("x-acs-retry-after"), want.retry_after_ms) {
+        // A value in seconds (or any other unit) is a whole number too:
+        // only the exact figure tells the units apart.
+        (Some(h), Some(due)) if h.trim().parse::<u64>() != Ok(due) => {
+            v.find(Check::RetryAfter, format!("{due} (milliseconds)"), h)
+        }
+        (Some(h), _) if h.trim().parse::<u64>().is_ok_and(|ms| ms >= 1) => {}
+        (Some(h), _) => v.find(Check::RetryAfter, "whole milliseconds, at least 1", h),
+        (None, _) => v.find(Check::RetryAfter, "a header on Throttling", "none"),
     }
 }
 
@@ -197,6 +204,7 @@ mod tests {
             format,
             message_contains: Some("not valid"),
             host: "127.0.0.1:9000",
+            retry_after_ms: None,
         }
     }
 
@@ -273,6 +281,17 @@ mod tests {
         assert_eq!(checks(&judge_answer(&throttled, &t, false)), [Check::RetryAfter]);
         t.headers.last_mut().unwrap().1 = "1500".into();
         assert!(judge_answer(&throttled, &t, false).findings.is_empty());
+        // With the due value known, seconds fail and the exact figure passes.
+        let exact = AnswerExpectation {
+            retry_after_ms: Some(200_000),
+            ..throttled
+        };
+        t.headers.last_mut().unwrap().1 = "200".into();
+        let v = judge_answer(&exact, &t, false);
+        assert_eq!(checks(&v), [Check::RetryAfter]);
+        assert_eq!(v.findings[0].expected, "200000 (milliseconds)");
+        t.headers.last_mut().unwrap().1 = " 200000".into();
+        assert!(judge_answer(&exact, &t, false).findings.is_empty());
     }
 
     #[test]
