@@ -185,6 +185,10 @@ fn check_v3(v: &Value) -> Result<(), String> {
         signature: sign_v3::signature(secret, &sign_v3::string_to_sign(&cr)),
     };
     check_eq("authorization", &computed.to_header_value(), want_auth)?;
+    // What the gateway compares against (its streamed canonical request).
+    let streamed =
+        sign_v3::expected_signature(secret, method, path, &query, &headers, &signed_headers, &hashed_payload);
+    check_eq("expected_signature", &streamed, &auth.signature)?;
     if !sign_v3::verify(secret, method, path, &query, &headers, &auth, body) {
         return Err("verify rejected the vector's own authorization".into());
     }
