@@ -27,7 +27,8 @@ const TIMESTAMP_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
 /// except those named `Signature`.
 ///
 /// Empty values are included (`SignatureType=`), repeated names are all
-/// included, and pairs are sorted by encoded name, then encoded value.
+/// included, and pairs are sorted by the decoded bytes of the name, then of
+/// the value, before encoding (behaviour.md section 6).
 pub fn string_to_sign(method: &str, params: &ParamList) -> String {
     string_to_sign_in(method, params, SortOrder::Decoded)
 }

@@ -19,8 +19,9 @@ pub const ALGORITHM: &str = "ACS3-HMAC-SHA256";
 /// The header that carries the client's hash of the body.
 const CONTENT_SHA256: &str = "x-acs-content-sha256";
 
-/// The canonical query string: `pe(k)=pe(v)` sorted by encoded name, then
-/// encoded value, joined by `&`; an empty value gives `k=`.
+/// The canonical query string: `pe(k)=pe(v)` sorted by the decoded bytes of
+/// the name, then of the value (behaviour.md section 6), joined by `&`; an
+/// empty value gives `k=`.
 pub fn canonical_query(params: &ParamList) -> String {
     canonical_query_in(params, SortOrder::Decoded)
 }
