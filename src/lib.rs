@@ -9,13 +9,14 @@
 //!   common parameters, windows, content types); depends on nothing.
 //! - [`spec`]: the executable specification (World document, rules table,
 //!   the `decide` oracle, mutants). Pure: no I/O.
-//! - [`wire`]: the RPC protocol: parameters, V1/V3 signatures, response
+//! - [`wire`]: the RPC protocol: parameters, V1/V3 signatures (the one
+//!   signer and verifier of each, protocol damage as a parameter), response
 //!   bodies. Knows the protocol, not the rules.
 //! - [`server`]: the reference server (ECS API + control protocol) over
 //!   axum, on its own connection layer (hyper, tokio-rustls): timeouts,
 //!   a connection limit, one request-body budget.
 //! - [`client`]: what the harness sends: the HTTP client (one builder: TLS
-//!   trust, no redirects), signed and optionally damaged ECS requests, the
+//!   trust, no redirects), ECS requests signed (and optionally damaged) by `wire`, the
 //!   control-protocol client.
 //! - [`scenario`]: the case format and the case library: the built-in one
 //!   compiled into the binary ([`scenario::load_builtin`],

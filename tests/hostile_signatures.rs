@@ -22,30 +22,39 @@ use common::child::{MIB, Serve, probe};
 use common::*;
 use modspec::client::WorldHandle;
 
+/// How an attack request is signed.
+#[derive(Clone, Copy, PartialEq)]
+enum Sig {
+    /// With the world's secret (by the library's signer).
+    Real,
+    /// With a guessed secret.
+    Guessed,
+    /// Not at all: a made-up signature. The attacker knows no secret, and a
+    /// refusal never depends on it; building the real one would cost the
+    /// test the time the attack aims at.
+    MadeUp,
+}
+
 /// A dry run of `w` with a `size`-byte `x-big` header named `times` times
-/// in `SignedHeaders` after the six required names, signed with `secret`,
-/// or with `None` carrying a made-up signature (the attacker knows no
-/// secret, and a refusal never depends on it; building the real one would
-/// cost the test the memory the attack aims at).
-fn attack(t: &Target, w: &WorldHandle, secret: Option<&str>, size: usize, times: usize) -> V3Req {
-    let mut r = t.v3(w, DRY);
-    r.set_header("x-big", &"b".repeat(size));
-    let mut signed: Vec<&str> = V3_SIGNED.to_vec();
-    signed.extend(std::iter::repeat_n("x-big", times));
-    match secret {
-        Some(secret) => {
-            let payload = modspec::wire::sign_v3::hex_sha256(&r.body);
-            r.resign(&w.access_key_id, secret, &signed, &payload);
+/// in `SignedHeaders` after the six required names.
+fn attack(t: &Target, w: &WorldHandle, sig: Sig, size: usize, times: usize) -> V3Req {
+    let mut signed: Vec<String> = V3_SIGNED.iter().map(|h| h.to_string()).collect();
+    signed.extend(std::iter::repeat_n("x-big".to_string(), times));
+    let mut r = t.v3_with(w, DRY, |r| {
+        r.headers.push(("x-big".into(), "b".repeat(size)));
+        r.damage.wrong_secret = sig == Sig::Guessed;
+        if sig != Sig::MadeUp {
+            r.damage.signed_headers = Some(signed.clone());
         }
-        None => {
-            let auth = modspec::wire::sign_v3::Authorization {
-                algorithm: modspec::wire::sign_v3::ALGORITHM.to_string(),
-                access_key_id: w.access_key_id.clone(),
-                signed_headers: signed.iter().map(|s| s.to_string()).collect(),
-                signature: "ab".repeat(32),
-            };
-            r.set_header("authorization", &auth.to_header_value());
-        }
+    });
+    if sig == Sig::MadeUp {
+        let auth = modspec::wire::sign_v3::Authorization {
+            algorithm: modspec::wire::sign_v3::ALGORITHM.to_string(),
+            access_key_id: w.access_key_id.clone(),
+            signed_headers: signed,
+            signature: "ab".repeat(32),
+        };
+        r.set_header("authorization", &auth.to_header_value());
     }
     r
 }
@@ -123,7 +132,7 @@ async fn ten_thousand_names_of_one_large_header_are_refused_unverified() {
     // The attack: a 100 KB header named 10,000 times (1.96 GB and
     // 5 s of CPU before), with a head limit raised so it gets through.
     let serve = Serve::start(&["--listen", "127.0.0.1:0", "--max-head-bytes", "1048576"]);
-    let make = |t: &Target, w: &WorldHandle| attack(t, w, None, 100_000, 10_000);
+    let make = |t: &Target, w: &WorldHandle| attack(t, w, Sig::MadeUp, 100_000, 10_000);
     let words = "SignedHeaders names 10006 headers, more than this server's limit of 64";
     under_attack(serve, "10,000 x 100 KB signed header", make, (30, 3), 32 * MIB, words).await;
 }
@@ -133,7 +142,7 @@ async fn a_short_list_over_a_large_header_is_bounded_by_the_canonical_size() {
     // Within the name limit, 50 appearances of 100 KB are a 5 MB
     // canonical request: measured, refused, never built or hashed.
     let serve = Serve::start(&["--listen", "127.0.0.1:0", "--max-head-bytes", "1048576"]);
-    let make = |t: &Target, w: &WorldHandle| attack(t, w, None, 100_000, 50);
+    let make = |t: &Target, w: &WorldHandle| attack(t, w, Sig::MadeUp, 100_000, 50);
     let words = "more than this server's limit of 262144";
     under_attack(serve, "50 x 100 KB signed header", make, (60, 3), 32 * MIB, words).await;
 }
@@ -153,7 +162,7 @@ async fn within_raised_bounds_the_canonical_request_is_streamed_not_built() {
         "--max-canonical-request-bytes",
         "67108864",
     ]);
-    let make = |t: &Target, w: &WorldHandle| attack(t, w, None, 100_000, 100);
+    let make = |t: &Target, w: &WorldHandle| attack(t, w, Sig::MadeUp, 100_000, 100);
     // A mismatch proper: the message has no bound in it.
     under_attack(serve, "100 x 100 KB signed header, verified", make, (3, 1), 8 * MIB, "").await;
 }
@@ -163,9 +172,9 @@ async fn a_list_with_repeated_names_is_verified_as_given() {
     // "As given" (behaviour.md section 6): a repeated name is one more
     // line of the canonical request, and a request signed that way passes.
     let (t, w) = start_sample().await;
-    let r = attack(&t, &w, Some(w.secret.expose()), 100, 3);
+    let r = attack(&t, &w, Sig::Real, 100, 3);
     assert_passed(&t, &t.send_v3(&r).await, JSON);
     // The same list with the secret guessed is a plain mismatch.
-    let forged = attack(&t, &w, Some("guess"), 100, 3);
+    let forged = attack(&t, &w, Sig::Guessed, 100, 3);
     assert_error(&t, &t.send_v3(&forged).await, 400, "SignatureDoesNotMatch", JSON);
 }

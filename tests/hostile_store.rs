@@ -210,9 +210,7 @@ fn nonce_limits(per_world: usize, total: usize) -> ServerConfig {
 
 /// A V3 dry run of `w` with this nonce.
 fn with_nonce(t: &Target, w: &modspec::client::WorldHandle, nonce: &str) -> V3Req {
-    t.v3_with(&w.access_key_id, w.secret.expose(), DRY, |o| {
-        o.nonce = nonce.to_string()
-    })
+    t.v3_with(w, DRY, |r| r.damage.nonce = Some(nonce.to_string()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

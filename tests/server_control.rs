@@ -1,6 +1,7 @@
 //! The reference server's test-control protocol (control-protocol.md),
 //! exactly as specified: capabilities, world creation and its validation,
-//! instance state, clocks and deletion.
+//! instance state, clocks and deletion; and a server without `auth`, whose
+//! capabilities say so.
 
 mod common;
 
@@ -322,4 +323,46 @@ async fn delete_world_then_it_is_gone() {
     assert_passed(&t, &t.send_v3(&t.v3(&keep, DRY)).await, Format::Json);
     let (status, _, _) = call(&t, "DELETE", "/worlds/w-nosuch", None).await;
     assert_eq!(status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_auth_identifies_the_world_by_key_only() {
+    let t = start_with(ServerConfig {
+        auth: false,
+        ..Default::default()
+    })
+    .await;
+    let w = t.sample().await;
+    // A V3 request with a wrong signature is not checked.
+    let r3 = t.v3_with(&w, DRY, |r| r.damage.wrong_secret = true);
+    assert_passed(&t, &t.send_v3(&r3).await, JSON);
+    // Nor is a V1 request with nothing but the key, the action and the change.
+    let key = w.access_key_id.as_str();
+    let p = list(&[("AccessKeyId", key), ("Action", "ModifyInstanceSpec")]);
+    let query = format!("{}&{}", p.to_query_string(), list(CHANGE).to_query_string());
+    assert_success(&t.send_raw("GET", &query, &[], Vec::new()).await, XML);
+    assert_eq!(t.instance(&w, "i-conf0002").await["internet_max_bandwidth_out"], 20);
+    // G3 and G5 are core.
+    let query = "AccessKeyId=LTAInosuch&Action=ModifyInstanceSpec";
+    let r = t.send_raw("GET", query, &[], Vec::new()).await;
+    assert_error(&t, &r, 404, "InvalidAccessKeyId.NotFound", XML);
+    assert_error(
+        &t,
+        &t.send_raw("GET", "", &[], Vec::new()).await,
+        500,
+        "InvalidAction",
+        XML,
+    );
+
+    let resp = t.http.get(t.control_url("/capabilities")).send().await;
+    let caps: serde_json::Value = resp.expect("capabilities").json().await.expect("JSON");
+    let caps: Vec<&str> = caps["capabilities"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .flat_map(|c| c.as_str())
+        .collect();
+    let mut want = modspec::server::ALL_CAPABILITIES.to_vec();
+    want.retain(|c| *c != "auth");
+    assert_eq!(caps, want);
 }

@@ -59,7 +59,7 @@ fn build(t: &Target, w: &WorldHandle, i: usize, op: &[(&str, &str)]) -> Wire {
         wire(t, "POST", "", &form_ct(), body.as_bytes())
     } else {
         let r = t.v3(w, op);
-        wire(t, &r.method, &r.query.to_query_string(), &r.headers, &r.body)
+        wire(t, &r.method, &r.query, &r.headers, &r.body)
     }
 }
 

@@ -1,6 +1,8 @@
-//! Checks `wire`'s signing against every vector of the contract's
-//! `docs/spec/vectors.json`, then round-trips signing through verification,
-//! tampered requests included.
+//! Checks the signing that the client and the server run against every
+//! vector of the contract's `docs/spec/vectors.json`: the server's
+//! `string_to_sign`/`verify`, and `client::prepare` (the request builder of
+//! run, fuzz and bench, which signs with `wire`'s `sign_damaged`); then
+//! round-trips signing through verification, tampered requests included.
 //!
 //! The file is the repository's own copy, `<crate>/docs/spec/vectors.json`.
 //! A missing file fails the test: a signature test that silently checks
@@ -8,6 +10,7 @@
 
 use std::path::PathBuf;
 
+use modspec::client::{EcsRequest, Secret, SignatureStyle, prepare};
 use modspec::wire::ParamList;
 use modspec::wire::sign_v1::{self, V1Common};
 use modspec::wire::sign_v3::{self, Authorization, V3Input};
@@ -18,7 +21,7 @@ use serde_json::{Map, Value};
 const EXPECTED_V1: usize = 4;
 const EXPECTED_V3: usize = 3;
 
-/// Common parameters that `sign_v1::sign_request` adds itself.
+/// Common parameters that the V1 signer adds itself.
 const V1_COMMON: [&str; 8] = [
     "Action",
     "Version",
@@ -29,6 +32,19 @@ const V1_COMMON: [&str; 8] = [
     "Timestamp",
     "Format",
 ];
+
+/// The headers every V3 request signs (G2).
+const REQUIRED_V3: [&str; 6] = [
+    "host",
+    "x-acs-action",
+    "x-acs-version",
+    "x-acs-date",
+    "x-acs-signature-nonce",
+    "x-acs-content-sha256",
+];
+
+/// The official SDKs' headers that `client::prepare` adds to a V3 request.
+const SDK_V3: [&str; 3] = ["accept", "user-agent", "x-acs-credentials-provider"];
 
 fn vectors_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/spec/vectors.json")
@@ -98,7 +114,8 @@ fn check_v1(v: &Value) -> Result<(), String> {
     sign_v1::verify(secret, method, &params, want_sig)
         .map_err(|sts| format!("verify rejected the vector's own signature; sts {sts}"))?;
 
-    // The client path must land on the same signature from the op params.
+    // The client path (`client::prepare` → `sign_v1::sign_damaged`, what
+    // run, fuzz and bench send) must land on the same signature.
     check_eq(
         "SignatureMethod",
         params.get("SignatureMethod").unwrap_or(""),
@@ -110,20 +127,25 @@ fn check_v1(v: &Value) -> Result<(), String> {
         .filter(|(k, _)| !V1_COMMON.contains(k))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let common = V1Common {
-        access_key_id: params.get("AccessKeyId").unwrap_or(""),
-        nonce: params.get("SignatureNonce").unwrap_or(""),
-        timestamp: params.get("Timestamp").unwrap_or(""),
-        format: params.get("Format"),
-    };
-    let action = params.get("Action").unwrap_or("");
-    let version = params.get("Version").unwrap_or("");
-    let signed = sign_v1::sign_request(method, &op, action, version, &common, secret);
-    check_eq(
-        "sign_request Signature",
-        signed.get("Signature").unwrap_or(""),
-        want_sig,
-    )
+    let mut req = EcsRequest::modify(SignatureStyle::V1, op);
+    req.method = method.to_string();
+    req.form_body = method == "POST";
+    req.action = params.get("Action").unwrap_or("").to_string();
+    req.version = params.get("Version").unwrap_or("").to_string();
+    req.format = params.get("Format").map(str::to_string);
+    req.damage.nonce = params.get("SignatureNonce").map(str::to_string);
+    let stamp = params.get("Timestamp").unwrap_or("").to_string();
+    req.damage.set.insert("Timestamp".into(), stamp);
+    let key = params.get("AccessKeyId").unwrap_or("");
+    let p = prepare(&req, key, &Secret::new(secret), "unused.invalid");
+    let wire = if p.body.is_empty() { p.query.as_bytes() } else { &p.body };
+    let sent = ParamList::parse_urlencoded(wire);
+    check_eq("prepare Signature", sent.get("Signature").unwrap_or(""), want_sig)?;
+    let mut want: Vec<(&str, &str)> = params.iter().chain([("Signature", want_sig)]).collect();
+    let mut got: Vec<(&str, &str)> = sent.iter().collect();
+    want.sort();
+    got.sort();
+    check_eq("prepare pairs", &format!("{got:?}"), &format!("{want:?}"))
 }
 
 fn check_v3(v: &Value) -> Result<(), String> {
@@ -163,6 +185,10 @@ fn check_v3(v: &Value) -> Result<(), String> {
         signature: sign_v3::signature(secret, &sign_v3::string_to_sign(&cr)),
     };
     check_eq("authorization", &computed.to_header_value(), want_auth)?;
+    // What the gateway compares against (its streamed canonical request).
+    let streamed =
+        sign_v3::expected_signature(secret, method, path, &query, &headers, &signed_headers, &hashed_payload);
+    check_eq("expected_signature", &streamed, &auth.signature)?;
     if !sign_v3::verify(secret, method, path, &query, &headers, &auth, body) {
         return Err("verify rejected the vector's own authorization".into());
     }
@@ -178,35 +204,39 @@ fn check_v3(v: &Value) -> Result<(), String> {
         )?;
     }
 
-    // The client path must produce the same authorization header.
-    let ours = [
-        "host",
-        "x-acs-action",
-        "x-acs-version",
-        "x-acs-date",
-        "x-acs-signature-nonce",
-        "x-acs-content-sha256",
-    ];
-    let extra: Vec<(String, String)> = headers
+    // The client path (`client::prepare` → `sign_v3::sign_damaged`, what
+    // run, fuzz and bench send) must produce the same authorization header.
+    let mut req = EcsRequest::modify(SignatureStyle::V3, query);
+    req.method = method.to_string();
+    req.action = header(&headers, "x-acs-action").to_string();
+    req.version = header(&headers, "x-acs-version").to_string();
+    req.damage.nonce = Some(header(&headers, "x-acs-signature-nonce").to_string());
+    let date = header(&headers, "x-acs-date").to_string();
+    req.damage.set.insert("Timestamp".into(), date);
+    req.damage.body = Some(String::from_utf8_lossy(body).into_owned());
+    req.headers = headers
         .iter()
-        .filter(|(k, _)| !ours.contains(&k.as_str()))
+        .filter(|(k, _)| !REQUIRED_V3.contains(&k.as_str()))
         .cloned()
         .collect();
-    let signed = sign_v3::sign_request(&V3Input {
-        method,
-        host: header(&headers, "host"),
-        query: &query,
-        body,
-        action: header(&headers, "x-acs-action"),
-        version: header(&headers, "x-acs-version"),
-        access_key_id: &auth.access_key_id,
-        secret,
-        nonce: header(&headers, "x-acs-signature-nonce"),
-        date: header(&headers, "x-acs-date"),
-        extra_headers: &extra,
-    });
-    let got = header(&signed.headers, "authorization");
-    check_eq("sign_request authorization", got, want_auth)
+    // The SDK headers the harness adds that this vector's client did not send.
+    let unsent = SDK_V3.iter().filter(|h| header(&headers, h).is_empty());
+    req.damage.omit = unsent.map(|h| h.to_string()).collect();
+    let p = prepare(
+        &req,
+        &auth.access_key_id,
+        &Secret::new(secret),
+        header(&headers, "host"),
+    );
+    check_eq("prepare authorization", header(&p.headers, "authorization"), want_auth)?;
+    let mut sent: Vec<&str> = p
+        .headers
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| *k != "authorization")
+        .collect();
+    sent.sort();
+    check_eq("prepare headers", &sent.join(";"), &auth.signed_headers.join(";"))
 }
 
 #[test]
@@ -269,12 +299,14 @@ fn v1_round_trip_over_the_wire_and_tampering() {
         ("SignatureType", ""),
     ]));
     let common = V1Common {
+        action: "ModifyInstanceSpec",
+        version: "2014-05-26",
         access_key_id: "testid",
         nonce: "nonce-1",
         timestamp: "2024-01-01T12:00:00Z",
         format: Some("JSON"),
     };
-    let signed = sign_v1::sign_request("POST", &op, "ModifyInstanceSpec", "2014-05-26", &common, "testsecret");
+    let signed = sign_v1::sign_request("POST", &op, &common, "testsecret");
     // Sent as a form body and decoded by the server, the signature holds.
     let received = ParamList::parse_urlencoded(signed.to_query_string().as_bytes());
     assert_eq!(received, signed);

@@ -5,10 +5,11 @@
 
 use std::collections::HashSet;
 
-use crate::client::{Damage, EcsRequest, SignatureStyle};
+use crate::client::{EcsRequest, SignatureStyle};
 use crate::runner::build_request;
 use crate::scenario::{ParamValue, Placement, RequestSpec, Signature};
 use crate::spec::World;
+use crate::wire::Damage;
 
 use super::error::FuzzError;
 pub use super::variant::{InstanceField, WorldField, WorldVariant};

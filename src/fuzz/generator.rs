@@ -306,7 +306,7 @@ pub fn fits(case: &Case, profile: Profile) -> bool {
                 names::ALLOW_MIGRATE,
                 names::SYSTEM_DISK_CATEGORY,
             ];
-            (profile.auth || r.damage == crate::client::Damage::default())
+            (profile.auth || r.damage == crate::wire::Damage::default())
                 && (profile.xml || super::model::expected_format(r) == Format::Json)
                 && (profile.extended || !r.params.iter().any(|(k, _)| extended.contains(&k.as_str())))
         }

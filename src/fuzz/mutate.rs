@@ -11,8 +11,9 @@ use arbitrary::Result;
 use super::case::CaseRequest;
 use super::dict::*;
 use super::generator::Gen;
-use crate::client::{Damage, SignatureStyle};
+use crate::client::SignatureStyle;
 use crate::spec::names;
+use crate::wire::Damage;
 
 impl Gen<'_, '_> {
     /// Repeated, reordered and ignored parameters.

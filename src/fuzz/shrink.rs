@@ -9,7 +9,8 @@
 use super::case::{Case, CaseStep};
 use super::exec::{CaseRun, Runner};
 use super::judge::Disagreement;
-use crate::client::{Damage, SignatureStyle};
+use crate::client::SignatureStyle;
+use crate::wire::Damage;
 
 /// Most runs spent on shrinking one finding.
 pub const SHRINK_BUDGET: usize = 400;

@@ -4,9 +4,10 @@
 use arbitrary::Unstructured;
 
 use super::*;
-use crate::client::{Damage, SignatureStyle};
+use crate::client::SignatureStyle;
 use crate::scenario::build_world;
 use crate::spec::RuleId;
+use crate::wire::Damage;
 
 fn case(seed: u64, i: u64) -> Case {
     let bytes = case_bytes(seed, i);

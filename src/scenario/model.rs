@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::patch::WorldPatch;
-pub use crate::client::Damage;
+pub use crate::wire::Damage;
 
 /// One scenario file.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]

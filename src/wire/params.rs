@@ -7,6 +7,17 @@
 
 use super::encode::pe;
 
+/// The order in which signed pairs are canonicalised.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum SortOrder {
+    /// By the decoded UTF-8 bytes, name then value (behaviour.md section 6).
+    #[default]
+    Decoded,
+    /// By the percent-encoded strings: wrong wherever the two differ, signed
+    /// only as deliberate damage.
+    Encoded,
+}
+
 /// Every parameter pair of a request, in the order it was sent.
 ///
 /// Names are case-sensitive and may repeat; empty values are kept because
@@ -100,11 +111,16 @@ impl ParamList {
     /// bytes of the name, then of the value, before encoding (behaviour.md
     /// section 6, as the official SDKs sort): the order both signature
     /// versions canonicalise to. `skip` drops pairs by exact name (V1 drops
-    /// `Signature`).
-    pub(crate) fn encoded_sorted(&self, skip: Option<&str>) -> Vec<(String, String)> {
+    /// `Signature`). [`SortOrder::Encoded`] is the order the ruling rejects,
+    /// there only so a client can sign it on purpose (protocol damage).
+    pub(crate) fn encoded_sorted(&self, skip: Option<&str>, order: SortOrder) -> Vec<(String, String)> {
         let mut raw: Vec<&(String, String)> = self.pairs.iter().filter(|(k, _)| Some(k.as_str()) != skip).collect();
         raw.sort();
-        raw.into_iter().map(|(k, v)| (pe(k), pe(v))).collect()
+        let mut encoded: Vec<(String, String)> = raw.into_iter().map(|(k, v)| (pe(k), pe(v))).collect();
+        if order == SortOrder::Encoded {
+            encoded.sort();
+        }
+        encoded
     }
 }
 
@@ -124,7 +140,7 @@ impl From<Vec<(String, String)>> for ParamList {
 
 #[cfg(test)]
 mod tests {
-    use super::ParamList;
+    use super::{ParamList, SortOrder};
 
     fn list(pairs: &[(&str, &str)]) -> ParamList {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
@@ -192,7 +208,7 @@ mod tests {
     #[test]
     fn encoded_sorted_orders_repeats_by_value_and_skips() {
         let p = list(&[("b", "2"), ("Signature", "x"), ("b", "10"), ("a", "z"), ("a b", "1")]);
-        let got = p.encoded_sorted(Some("Signature"));
+        let got = p.encoded_sorted(Some("Signature"), SortOrder::Decoded);
         let want = [("a", "z"), ("a%20b", "1"), ("b", "10"), ("b", "2")];
         let want: Vec<(String, String)> = want.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         assert_eq!(got, want);
@@ -204,10 +220,15 @@ mod tests {
         // with '%' (0x25) and would come first. behaviour.md section 6: the
         // decoded order is the one signed (`tok-ok` before `tok-é` too).
         let p = list(&[("a/", "1"), ("a.", "1"), ("t", "tok-é"), ("t", "tok-ok")]);
-        let got: Vec<(String, String)> = p.encoded_sorted(None);
+        let got: Vec<(String, String)> = p.encoded_sorted(None, SortOrder::Decoded);
         let keys: Vec<&str> = got.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(keys, ["a.", "a%2F", "t", "t"]);
         assert_eq!(got[2].1, "tok-ok");
+        // The damaged order is the other one, for names and values alike.
+        let bad: Vec<(String, String)> = p.encoded_sorted(None, SortOrder::Encoded);
+        let keys: Vec<&str> = bad.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["a%2F", "a.", "t", "t"]);
+        assert_eq!(bad[2].1, "tok-%C3%A9");
     }
 
     #[test]

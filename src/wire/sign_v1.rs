@@ -2,9 +2,11 @@
 //!
 //! The whole request is carried in parameters, so the string to sign is
 //! built from the parameter list alone (behaviour.md 2.1):
-//! `METHOD&%2F&pe(sorted "pe(k)=pe(v)" pairs joined by &)`. Sorting uses the
-//! encoded strings, so the verifier's and the signer's order agree byte for
-//! byte whatever characters a name or value holds.
+//! `METHOD&%2F&pe(sorted "pe(k)=pe(v)" pairs joined by &)`. Pairs sort by
+//! their decoded bytes, before encoding (behaviour.md section 6, as the
+//! official SDKs sign). The server verifies with [`verify`] and every client
+//! of the crate signs with [`sign_damaged`] (undamaged: [`sign_request`]),
+//! so there is one canonicalisation for both sides.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -12,8 +14,9 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 
+use super::damage::Damage;
 use super::encode::pe;
-use super::params::ParamList;
+use super::params::{ParamList, SortOrder};
 
 type HmacSha1 = Hmac<Sha1>;
 
@@ -24,10 +27,16 @@ const TIMESTAMP_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
 /// except those named `Signature`.
 ///
 /// Empty values are included (`SignatureType=`), repeated names are all
-/// included, and pairs are sorted by encoded name, then encoded value.
+/// included, and pairs are sorted by the decoded bytes of the name, then of
+/// the value, before encoding (behaviour.md section 6).
 pub fn string_to_sign(method: &str, params: &ParamList) -> String {
+    string_to_sign_in(method, params, SortOrder::Decoded)
+}
+
+/// [`string_to_sign`] with the pairs in `order` (only damage uses another).
+fn string_to_sign_in(method: &str, params: &ParamList, order: SortOrder) -> String {
     let canonical = params
-        .encoded_sorted(Some("Signature"))
+        .encoded_sorted(Some("Signature"), order)
         .into_iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
@@ -83,6 +92,10 @@ pub fn verify(secret: &str, method: &str, params: &ParamList, given_signature: &
 /// The common parameters a V1 client chooses per request.
 #[derive(Clone, Copy, Debug)]
 pub struct V1Common<'a> {
+    /// Sent as `Action`.
+    pub action: &'a str,
+    /// Sent as `Version`.
+    pub version: &'a str,
     /// Sent as `AccessKeyId`; identifies the account (and its secret).
     pub access_key_id: &'a str,
     /// Sent as `SignatureNonce`; must be unique per key within 15 minutes.
@@ -100,27 +113,44 @@ pub struct V1Common<'a> {
 /// `SignatureNonce`, `Timestamp`, `Format` (if given) and finally
 /// `Signature`. Send it with [`ParamList::to_query_string`] as the URL query
 /// or as a form body.
-pub fn sign_request(
+pub fn sign_request(method: &str, op_params: &ParamList, common: &V1Common, secret: &str) -> ParamList {
+    sign_damaged(method, op_params, common, secret, &Damage::default())
+}
+
+/// [`sign_request`] with the damage that concerns the signed pairs: the
+/// common parameters are `set` and `omit`ted before signing (`Signature`
+/// among them: then none is added) and `sort_encoded` signs the wrong
+/// order. What is chosen before (key, secret, nonce, timestamp) and after
+/// (`after_signing`, the encoding on the wire) is the caller's.
+pub fn sign_damaged(
     method: &str,
     op_params: &ParamList,
-    action: &str,
-    version: &str,
     common: &V1Common,
     secret: &str,
+    damage: &Damage,
 ) -> ParamList {
+    let mut pairs: Vec<(String, String)> = [
+        ("Action", common.action),
+        ("Version", common.version),
+        ("AccessKeyId", common.access_key_id),
+        ("SignatureMethod", "HMAC-SHA1"),
+        ("SignatureVersion", "1.0"),
+        ("SignatureNonce", common.nonce),
+        ("Timestamp", common.timestamp),
+    ]
+    .iter()
+    .chain(common.format.map(|f| ("Format", f)).iter())
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    damage.bend_common(&mut pairs);
     let mut params = op_params.clone();
-    params.push("Action", action);
-    params.push("Version", version);
-    params.push("AccessKeyId", common.access_key_id);
-    params.push("SignatureMethod", "HMAC-SHA1");
-    params.push("SignatureVersion", "1.0");
-    params.push("SignatureNonce", common.nonce);
-    params.push("Timestamp", common.timestamp);
-    if let Some(format) = common.format {
-        params.push("Format", format);
+    for (k, v) in pairs {
+        params.push(k, v);
     }
-    let signature = sign(secret, &string_to_sign(method, &params));
-    params.push("Signature", signature);
+    if !damage.omit.iter().any(|o| o == "Signature") {
+        let signature = sign(secret, &string_to_sign_in(method, &params, damage.sort_order()));
+        params.push("Signature", signature);
+    }
     params
 }
 
@@ -168,6 +198,17 @@ pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
 mod tests {
     use super::*;
 
+    fn common<'a>(nonce: &'a str, timestamp: &'a str, format: Option<&'a str>) -> V1Common<'a> {
+        V1Common {
+            action: "A",
+            version: "V",
+            access_key_id: "ak",
+            nonce,
+            timestamp,
+            format,
+        }
+    }
+
     fn list(pairs: &[(&str, &str)]) -> ParamList {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
@@ -194,14 +235,9 @@ mod tests {
 
     #[test]
     fn sign_then_verify_and_tamper() {
-        let common = V1Common {
-            access_key_id: "ak",
-            nonce: "n1",
-            timestamp: "2024-01-01T12:00:00Z",
-            format: Some("JSON"),
-        };
+        let common = common("n1", "2024-01-01T12:00:00Z", Some("JSON"));
         let op = list(&[("InstanceId", "i-1"), ("InstanceType", "ecs.g6.large")]);
-        let signed = sign_request("POST", &op, "ModifyInstanceSpec", "2014-05-26", &common, "s");
+        let signed = sign_request("POST", &op, &common, "s");
         let sig = signed.get("Signature").unwrap_or_default().to_string();
         assert!(verify("s", "POST", &signed, &sig).is_ok());
         assert!(verify("wrong", "POST", &signed, &sig).is_err());
@@ -217,13 +253,8 @@ mod tests {
 
     #[test]
     fn sign_request_appends_common_params_in_order() {
-        let common = V1Common {
-            access_key_id: "ak",
-            nonce: "n",
-            timestamp: "t",
-            format: None,
-        };
-        let signed = sign_request("GET", &list(&[("X", "1")]), "A", "V", &common, "s");
+        let common = common("n", "t", None);
+        let signed = sign_request("GET", &list(&[("X", "1")]), &common, "s");
         let names: Vec<&str> = signed.iter().map(|(k, _)| k).collect();
         assert_eq!(
             names,
@@ -239,6 +270,45 @@ mod tests {
                 "Signature"
             ]
         );
+    }
+
+    #[test]
+    fn encoded_order_damage_breaks_the_signature_only_where_orders_differ() {
+        let common = common("n", "2024-01-01T12:00:00Z", None);
+        let encoded = Damage {
+            sort_encoded: true,
+            ..Damage::default()
+        };
+        let sign = |op: &[(&str, &str)], d: &Damage| sign_damaged("POST", &list(op), &common, "s", d);
+        let verifies = |p: &ParamList| verify("s", "POST", p, p.get("Signature").unwrap_or_default()).is_ok();
+        // `i-st` < `i-é` decoded, `i-%C3%A9` < `i-st` encoded.
+        let differ = [("Note", "i-st"), ("Note", "i-é")];
+        assert!(verifies(&sign(&differ, &Damage::default())));
+        assert!(!verifies(&sign(&differ, &encoded)));
+        let coincide = [("Note", "i-st"), ("Note", "i-x")];
+        assert_eq!(sign(&coincide, &encoded), sign(&coincide, &Damage::default()));
+        assert!(verifies(&sign(&coincide, &encoded)));
+    }
+
+    #[test]
+    fn set_and_omit_bend_the_common_parameters_before_signing() {
+        let common = common("n", "t", Some("XML"));
+        let d = Damage {
+            set: [("Version".to_string(), "9".to_string())].into(),
+            omit: vec!["SignatureNonce".into(), "Signature".into()],
+            ..Damage::default()
+        };
+        let p = sign_damaged("GET", &list(&[("X", "1")]), &common, "s", &d);
+        assert_eq!(p.get("Version"), Some("9"));
+        assert_eq!(p.get("Format"), Some("XML"));
+        assert_eq!((p.get("SignatureNonce"), p.get("Signature")), (None, None));
+        let d = Damage {
+            omit: vec!["Timestamp".into()],
+            ..Damage::default()
+        };
+        let p = sign_damaged("GET", &list(&[("X", "1")]), &common, "s", &d);
+        let sig = p.get("Signature").unwrap_or_default();
+        assert!(p.get("Timestamp").is_none() && verify("s", "GET", &p, sig).is_ok());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
 use super::error::WireError;
-use super::params::ParamList;
+use super::params::{ParamList, SortOrder};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -19,11 +19,17 @@ pub const ALGORITHM: &str = "ACS3-HMAC-SHA256";
 /// The header that carries the client's hash of the body.
 const CONTENT_SHA256: &str = "x-acs-content-sha256";
 
-/// The canonical query string: `pe(k)=pe(v)` sorted by encoded name, then
-/// encoded value, joined by `&`; an empty value gives `k=`.
+/// The canonical query string: `pe(k)=pe(v)` sorted by the decoded bytes of
+/// the name, then of the value (behaviour.md section 6), joined by `&`; an
+/// empty value gives `k=`.
 pub fn canonical_query(params: &ParamList) -> String {
+    canonical_query_in(params, SortOrder::Decoded)
+}
+
+/// [`canonical_query`] with the pairs in `order` (only damage uses another).
+fn canonical_query_in(params: &ParamList, order: SortOrder) -> String {
     params
-        .encoded_sorted(None)
+        .encoded_sorted(None, order)
         .into_iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
@@ -35,7 +41,8 @@ pub fn hex_sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// Writes the canonical request, piece by piece, into `sink`.
+/// Writes the canonical request, piece by piece, into `sink`; `query` is
+/// the canonical query string ([`canonical_query`]).
 ///
 /// `headers` are the request's headers as received (any case, possibly
 /// repeated). For each name of `signed_headers`, in the order given, one
@@ -55,12 +62,12 @@ fn write_canonical(
     sink: &mut dyn FnMut(&[u8]),
     method: &str,
     path: &str,
-    query: &ParamList,
+    query: &str,
     headers: &[(String, String)],
     signed_headers: &[String],
     hashed_payload: &str,
 ) {
-    for part in [method, "\n", path, "\n", &canonical_query(query), "\n"] {
+    for part in [method, "\n", path, "\n", query, "\n"] {
         sink(part.as_bytes());
     }
     let lower = |sink: &mut dyn FnMut(&[u8]), name: &str| {
@@ -100,9 +107,10 @@ pub fn canonical_request(
     signed_headers: &[String],
     hashed_payload: &str,
 ) -> String {
+    let query = canonical_query(query);
     let mut out = Vec::new();
     let mut sink = |b: &[u8]| out.extend_from_slice(b);
-    write_canonical(&mut sink, method, path, query, headers, signed_headers, hashed_payload);
+    write_canonical(&mut sink, method, path, &query, headers, signed_headers, hashed_payload);
     // The pieces are UTF-8 strings, so their concatenation is too.
     String::from_utf8_lossy(&out).into_owned()
 }
@@ -118,9 +126,10 @@ pub fn canonical_request_len(
     signed_headers: &[String],
     hashed_payload: &str,
 ) -> usize {
+    let query = canonical_query(query);
     let mut n = 0usize;
     let mut sink = |b: &[u8]| n = n.saturating_add(b.len());
-    write_canonical(&mut sink, method, path, query, headers, signed_headers, hashed_payload);
+    write_canonical(&mut sink, method, path, &query, headers, signed_headers, hashed_payload);
     n
 }
 
@@ -129,12 +138,12 @@ pub fn string_to_sign(canonical_request: &str) -> String {
     format!("{ALGORITHM}\n{}", hex_sha256(canonical_request.as_bytes()))
 }
 
-/// The string to sign of these inputs, the canonical request streamed
-/// into the hasher rather than built.
+/// The string to sign of these inputs (`query` canonical), the canonical
+/// request streamed into the hasher rather than built.
 fn string_to_sign_streamed(
     method: &str,
     path: &str,
-    query: &ParamList,
+    query: &str,
     headers: &[(String, String)],
     signed_headers: &[String],
     hashed_payload: &str,
@@ -156,7 +165,14 @@ pub fn expected_signature(
     signed_headers: &[String],
     hashed_payload: &str,
 ) -> String {
-    let sts = string_to_sign_streamed(method, path, query, headers, signed_headers, hashed_payload);
+    let sts = string_to_sign_streamed(
+        method,
+        path,
+        &canonical_query(query),
+        headers,
+        signed_headers,
+        hashed_payload,
+    );
     signature(secret, &sts)
 }
 
@@ -277,7 +293,8 @@ pub fn verify(
     auth: &Authorization,
     body: &[u8],
 ) -> bool {
-    let sts = string_to_sign_streamed(method, path, query, headers, &auth.signed_headers, &hex_sha256(body));
+    let query = canonical_query(query);
+    let sts = string_to_sign_streamed(method, path, &query, headers, &auth.signed_headers, &hex_sha256(body));
     let Ok(given) = hex::decode(&auth.signature) else {
         return false;
     };
@@ -299,88 +316,9 @@ pub fn content_sha256_matches(headers: &[(String, String)], body: &[u8]) -> bool
         .all(|(_, value)| value.trim().eq_ignore_ascii_case(&want))
 }
 
-/// What a V3 client chooses for one request.
-#[derive(Clone, Copy, Debug)]
-pub struct V3Input<'a> {
-    /// HTTP method, signed as given.
-    pub method: &'a str,
-    /// Value of the `host` header (host and optional port).
-    pub host: &'a str,
-    /// Operation parameters, sent in the URL query.
-    pub query: &'a ParamList,
-    /// Request body as it will be sent.
-    pub body: &'a [u8],
-    /// `x-acs-action`.
-    pub action: &'a str,
-    /// `x-acs-version`.
-    pub version: &'a str,
-    /// `Credential=` of the `Authorization` header.
-    pub access_key_id: &'a str,
-    /// The secret that keys the HMAC.
-    pub secret: &'a str,
-    /// `x-acs-signature-nonce`.
-    pub nonce: &'a str,
-    /// `x-acs-date`, `yyyy-MM-ddTHH:mm:ssZ`.
-    pub date: &'a str,
-    /// More headers to send and sign (the Python SDK signs `accept` and
-    /// `user-agent`).
-    pub extra_headers: &'a [(String, String)],
-}
-
-/// The headers and query string of a signed V3 request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct V3Signed {
-    /// Every header to send, `authorization` last.
-    pub headers: Vec<(String, String)>,
-    /// The query string to send: the parameters in their given order,
-    /// percent-encoded (the server canonicalises them itself).
-    pub query: String,
-}
-
-/// Signs a V3 request as a client would, over `/`.
-///
-/// Sends and signs `host`, `x-acs-action`, `x-acs-version`, `x-acs-date`,
-/// `x-acs-signature-nonce`, `x-acs-content-sha256` and the extra headers;
-/// the signed-header list is their lower-cased names, sorted, without
-/// duplicates.
-pub fn sign_request(input: &V3Input) -> V3Signed {
-    let mut headers: Vec<(String, String)> = [
-        ("host", input.host),
-        ("x-acs-action", input.action),
-        ("x-acs-version", input.version),
-        ("x-acs-date", input.date),
-        ("x-acs-signature-nonce", input.nonce),
-        (CONTENT_SHA256, &hex_sha256(input.body)),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    headers.extend(input.extra_headers.iter().cloned());
-
-    let mut signed_headers: Vec<String> = headers.iter().map(|(k, _)| k.to_ascii_lowercase()).collect();
-    signed_headers.sort();
-    signed_headers.dedup();
-
-    let cr = canonical_request(
-        input.method,
-        "/",
-        input.query,
-        &headers,
-        &signed_headers,
-        &hex_sha256(input.body),
-    );
-    let auth = Authorization {
-        algorithm: ALGORITHM.to_string(),
-        access_key_id: input.access_key_id.to_string(),
-        signature: signature(input.secret, &string_to_sign(&cr)),
-        signed_headers,
-    };
-    headers.push(("authorization".to_string(), auth.to_header_value()));
-    V3Signed {
-        headers,
-        query: input.query.to_query_string(),
-    }
-}
+#[path = "sign_v3_client.rs"]
+mod client;
+pub use client::{V3Input, V3Signed, sign_damaged, sign_request};
 
 #[cfg(test)]
 #[path = "sign_v3_tests.rs"]

@@ -3,6 +3,7 @@
 //! are checked in `tests/vectors.rs`.
 
 use super::*;
+use crate::wire::Damage;
 
 fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
@@ -172,4 +173,57 @@ fn streamed_signature_and_length_match_the_built_canonical_request() {
         signature("s", &string_to_sign(&cr))
     );
     assert!(cr.contains("x-big:v1,v2\nx-big:v1,v2\n"), "{cr}");
+}
+
+#[test]
+fn damage_bends_what_is_signed_and_nothing_else() {
+    let query: ParamList = h(&[("Note", "i-st"), ("Note", "i-é")]).into();
+    let sign = |d: &Damage| {
+        let input = V3Input {
+            method: "POST",
+            host: "h",
+            query: &query,
+            body: b"",
+            action: "A",
+            version: "V",
+            access_key_id: "ak",
+            secret: "s",
+            nonce: "n",
+            date: "2024-01-01T12:00:00Z",
+            extra_headers: &[],
+        };
+        let signed = sign_damaged(&input, d);
+        let auth = signed.headers.iter().find(|(k, _)| k == "authorization");
+        let auth = auth.and_then(|(_, v)| parse_authorization(v).ok());
+        let ok = auth
+            .as_ref()
+            .is_some_and(|a| verify("s", "POST", "/", &query, &signed.headers, a, b""));
+        (signed, auth, ok)
+    };
+    assert!(sign(&Damage::default()).2);
+    // The decoded and the encoded order differ here (`i-st` < `i-é`).
+    let encoded = Damage {
+        sort_encoded: true,
+        ..Damage::default()
+    };
+    assert!(!sign(&encoded).2);
+    // An explicit list is signed as given, repeats kept, and verifies.
+    let list = names(&["x-acs-date", "host", "host"]);
+    let explicit = Damage {
+        signed_headers: Some(list.clone()),
+        ..Damage::default()
+    };
+    let (_, auth, ok) = sign(&explicit);
+    assert_eq!(auth.map(|a| a.signed_headers), Some(list));
+    assert!(ok);
+    // `set` reaches the header by its V1 name; `omit: [Signature]` drops
+    // the authorization header.
+    let d = Damage {
+        set: [("Version".to_string(), "9".to_string())].into(),
+        omit: names(&["Signature"]),
+        ..Damage::default()
+    };
+    let (signed, auth, _) = sign(&d);
+    assert!(auth.is_none());
+    assert!(signed.headers.contains(&("x-acs-version".to_string(), "9".to_string())));
 }

@@ -1,7 +1,9 @@
 //! Shared setup of the server integration tests: an in-process reference
-//! server, worlds made through the control client, and requests signed with
-//! `modspec::wire` but built by hand, so a test can damage one part of a
-//! request and keep the rest valid.
+//! server, worlds made through the control client, and requests built and
+//! signed by the library (`client::prepare`, the builder that run, fuzz and
+//! bench send through, signing with `wire`'s one signer). A test damages one
+//! part of a request through `EcsRequest`'s protocol `Damage`, so the rest
+//! stays valid, or edits the built request before sending it.
 //!
 //! Self-check: `MODSPEC_TEST_MUTANT=<name> cargo test --test server_gateway`
 //! starts every server with that planted bug; the tests about its rule must
@@ -14,22 +16,22 @@ pub mod child;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use modspec::client::{ControlClient, WorldHandle};
+use modspec::client::{ControlClient, EcsRequest, Prepared, SignatureStyle, WorldHandle, prepare};
 use modspec::server::{Server, ServerConfig};
 use modspec::spec::{World, sample_world};
-use modspec::wire::sign_v1::{self, V1Common};
-use modspec::wire::sign_v3::{self, V3Input};
 use modspec::wire::{Format, ParamList, ParsedBody, parse_body};
 use tokio::sync::oneshot;
 
-pub const ACTION: &str = "ModifyInstanceSpec";
-pub const VERSION: &str = "2014-05-26";
 pub const CONTROL: &str = "/_conformance/v1";
 pub const JSON_CT: &str = "application/json;charset=utf-8";
 pub const XML_CT: &str = "text/xml;charset=utf-8";
 pub const XML_PROLOG: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 pub const XML: Format = Format::Xml;
 pub const JSON: Format = Format::Json;
+
+/// A V3 request as `client::prepare` built it; `headers` includes `host`
+/// (not sent by hand: the HTTP client writes the same value).
+pub type V3Req = Prepared;
 
 /// The headers a V3 request must sign (G2), sorted as SDKs list them.
 pub const V3_SIGNED: [&str; 6] = [
@@ -120,13 +122,6 @@ pub fn nonce() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-/// `now + offset`, in the signature timestamp layout.
-pub fn stamp(offset_seconds: i64) -> String {
-    (chrono::Utc::now() + chrono::Duration::seconds(offset_seconds))
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
-}
-
 pub fn list(pairs: &[(&str, &str)]) -> ParamList {
     owned(pairs).into()
 }
@@ -155,102 +150,51 @@ pub fn get<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// A V1 request signed by `sign_v1::sign_request` for `w` (fresh nonce,
-/// current time, no `Format`).
+/// A V1 request for `w` built by the library (fresh nonce, current time,
+/// no `Format`), as the pairs it sends.
 pub fn v1(method: &str, w: &WorldHandle, op: &[(&str, &str)]) -> ParamList {
-    let (n, t) = (nonce(), sign_v1::timestamp_now());
-    let common = V1Common {
-        access_key_id: &w.access_key_id,
-        nonce: &n,
-        timestamp: &t,
-        format: None,
-    };
-    sign_v1::sign_request(method, &list(op), ACTION, VERSION, &common, w.secret.expose())
+    v1_with(method, w, op, |_| {})
 }
 
-/// Like [`v1`], but `tweak` edits the pairs (Signature removed) and the
-/// result is signed again with `secret`, so only the tweak is wrong.
-pub fn v1_tweaked(
-    method: &str,
-    w: &WorldHandle,
-    op: &[(&str, &str)],
-    secret: &str,
-    tweak: impl FnOnce(&mut Vec<(String, String)>),
-) -> ParamList {
-    let mut pairs: Vec<(String, String)> = v1(method, w, op)
-        .iter()
-        .filter(|(k, _)| *k != "Signature")
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    tweak(&mut pairs);
-    let mut params = ParamList::from(pairs);
-    let signature = sign_v1::sign(secret, &sign_v1::string_to_sign(method, &params));
-    params.push("Signature", signature);
-    params
+/// Like [`v1`], after `f` has edited the request (its protocol damage, its
+/// `Format`), so only that edit is wrong.
+pub fn v1_with(method: &str, w: &WorldHandle, op: &[(&str, &str)], f: impl FnOnce(&mut EcsRequest)) -> ParamList {
+    let mut req = EcsRequest::modify(SignatureStyle::V1, list(op));
+    req.method = method.to_string();
+    // In the query, so the pairs come back whole; `send_v1` places them.
+    req.form_body = false;
+    f(&mut req);
+    let p = prepare(&req, &w.access_key_id, &w.secret, "unused.invalid");
+    ParamList::parse_urlencoded(p.query.as_bytes())
 }
 
-/// A V3 request as it goes on the wire; `headers` includes `host` (not
-/// sent by hand: the HTTP client writes the same value).
-#[derive(Clone, Debug)]
-pub struct V3Req {
-    pub method: String,
-    pub query: ParamList,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+/// An edit of a request's protocol damage: `set` `name` to `value`
+/// (V1 names reach the matching V3 headers).
+pub fn damage_set(name: &str, value: &str) -> impl FnOnce(&mut EcsRequest) {
+    let (name, value) = (name.to_string(), value.to_string());
+    move |r| {
+        r.damage.set.insert(name, value);
+    }
 }
 
-impl V3Req {
-    pub fn set_header(&mut self, name: &str, value: &str) {
+/// Edits of a built request, after signing.
+pub trait Edit {
+    fn set_header(&mut self, name: &str, value: &str);
+    fn remove_header(&mut self, name: &str);
+    fn authorization(&self) -> String;
+}
+
+impl Edit for Prepared {
+    fn set_header(&mut self, name: &str, value: &str) {
         set(&mut self.headers, name, value);
     }
 
-    pub fn remove_header(&mut self, name: &str) {
+    fn remove_header(&mut self, name: &str) {
         remove(&mut self.headers, name);
     }
 
-    pub fn authorization(&self) -> String {
+    fn authorization(&self) -> String {
         get(&self.headers, "authorization").unwrap_or_default().to_string()
-    }
-
-    /// Signs again over `signed` headers with `payload_hash` as the hashed
-    /// payload, replacing `Authorization`.
-    pub fn resign(&mut self, key: &str, secret: &str, signed: &[&str], payload_hash: &str) {
-        self.remove_header("authorization");
-        let signed: Vec<String> = signed.iter().map(|s| s.to_string()).collect();
-        let cr = sign_v3::canonical_request(&self.method, "/", &self.query, &self.headers, &signed, payload_hash);
-        let auth = sign_v3::Authorization {
-            algorithm: sign_v3::ALGORITHM.to_string(),
-            access_key_id: key.to_string(),
-            signed_headers: signed,
-            signature: sign_v3::signature(secret, &sign_v3::string_to_sign(&cr)),
-        };
-        self.headers.push(("authorization".to_string(), auth.to_header_value()));
-    }
-}
-
-/// What a V3 client chooses beyond the operation parameters.
-#[derive(Clone, Debug)]
-pub struct V3Opts {
-    pub method: String,
-    pub action: String,
-    pub version: String,
-    pub date: String,
-    pub nonce: String,
-    pub body: Vec<u8>,
-    pub extra_headers: Vec<(String, String)>,
-}
-
-impl Default for V3Opts {
-    fn default() -> Self {
-        V3Opts {
-            method: "POST".into(),
-            action: ACTION.into(),
-            version: VERSION.into(),
-            date: sign_v1::timestamp_now(),
-            nonce: nonce(),
-            body: Vec::new(),
-            extra_headers: Vec::new(),
-        }
     }
 }
 
@@ -358,36 +302,17 @@ impl Target {
         }
     }
 
-    /// A V3 request signed by `sign_v3::sign_request` with `key`/`secret`
-    /// after `f` has chosen the options.
-    pub fn v3_with(&self, key: &str, secret: &str, op: &[(&str, &str)], f: impl FnOnce(&mut V3Opts)) -> V3Req {
-        let mut o = V3Opts::default();
-        f(&mut o);
-        let (host, query) = (self.host(), list(op));
-        let signed = sign_v3::sign_request(&V3Input {
-            method: &o.method,
-            host: &host,
-            query: &query,
-            body: &o.body,
-            action: &o.action,
-            version: &o.version,
-            access_key_id: key,
-            secret,
-            nonce: &o.nonce,
-            date: &o.date,
-            extra_headers: &o.extra_headers,
-        });
-        V3Req {
-            method: o.method,
-            query,
-            headers: signed.headers,
-            body: o.body,
-        }
+    /// A V3 request for `w`, built by the library after `f` has edited it
+    /// (method, headers, protocol damage).
+    pub fn v3_with(&self, w: &WorldHandle, op: &[(&str, &str)], f: impl FnOnce(&mut EcsRequest)) -> V3Req {
+        let mut req = EcsRequest::modify(SignatureStyle::V3, list(op));
+        f(&mut req);
+        prepare(&req, &w.access_key_id, &w.secret, &self.host())
     }
 
     /// A default V3 POST for `w`.
     pub fn v3(&self, w: &WorldHandle, op: &[(&str, &str)]) -> V3Req {
-        self.v3_with(&w.access_key_id, w.secret.expose(), op, |_| {})
+        self.v3_with(w, op, |_| {})
     }
 
     /// A V1 GET with the parameters in the query.
@@ -396,8 +321,7 @@ impl Target {
     }
 
     pub async fn send_v3(&self, r: &V3Req) -> Reply {
-        self.send_raw(&r.method, &r.query.to_query_string(), &r.headers, r.body.clone())
-            .await
+        self.send_raw(&r.method, &r.query, &r.headers, r.body.clone()).await
     }
 }
 

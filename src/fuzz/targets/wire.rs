@@ -54,19 +54,14 @@ pub fn wire(input: &WireInput) {
 
     let method = if input.get { "GET" } else { "POST" };
     let common = V1Common {
+        action: "ModifyInstanceSpec",
+        version: "2014-05-26",
         access_key_id: "LTAIfuzz",
         nonce: &input.nonce,
         timestamp: "2024-01-01T12:00:00Z",
         format: Some("JSON"),
     };
-    let signed = sign_v1::sign_request(
-        method,
-        &params,
-        "ModifyInstanceSpec",
-        "2014-05-26",
-        &common,
-        &input.secret,
-    );
+    let signed = sign_v1::sign_request(method, &params, &common, &input.secret);
     let sig = signed.get("Signature").unwrap_or_default().to_string();
     assert!(
         sign_v1::verify(&input.secret, method, &signed, &sig).is_ok(),
