@@ -20,7 +20,8 @@ use tower::ServiceExt;
 use super::error::FuzzError;
 use super::generator::Profile;
 use crate::client::{
-    ControlClient, EcsClient, EcsRequest, Exchange, MAX_RESPONSE_BYTES, Prepared, Secret, TlsOptions, prepare,
+    ControlClient, EcsClient, EcsRequest, Exchange, MAX_RESPONSE_BYTES, Prepared, Secret, TlsOptions, header_pairs,
+    prepare,
 };
 use crate::runner::{Connect, connect};
 use crate::scenario::Capability;
@@ -217,16 +218,7 @@ async fn send_in_process(router: &Router, p: &Prepared) -> Result<Exchange, Fuzz
         Err(never) => match never {},
     };
     let status = resp.status().as_u16();
-    let headers = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    let headers = header_pairs(resp.headers());
     let body = axum::body::to_bytes(resp.into_body(), MAX_RESPONSE_BYTES)
         .await
         .map_err(FuzzError::InProcessAnswer)?;
