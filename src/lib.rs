@@ -12,6 +12,9 @@
 //! - [`wire`]: the RPC protocol: parameters, V1/V3 signatures (the one
 //!   signer and verifier of each, protocol damage as a parameter), response
 //!   bodies. Knows the protocol, not the rules.
+//! - [`gate`]: the gateway rules G1–G12 as pure functions beside
+//!   `spec::decide`, for the server, the fuzzer's model and the safety
+//!   filter; planted bugs bend it through the `Bends` hooks.
 //! - [`server`]: the reference server (ECS API + control protocol) over
 //!   axum, on its own connection layer (hyper, tokio-rustls): timeouts,
 //!   a connection limit, one request-body budget.
@@ -51,6 +54,7 @@ pub mod bench;
 pub mod client;
 pub mod commands;
 pub mod fuzz;
+pub mod gate;
 pub mod protocol;
 pub mod report;
 pub mod runner;

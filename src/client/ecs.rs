@@ -130,16 +130,7 @@ impl EcsClient {
         };
         let resp = rb.send().await.map_err(classify)?;
         let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let headers = header_pairs(resp.headers());
         let body = read_capped(resp, MAX_RESPONSE_BYTES).await.map_err(|e| match e {
             BodyError::TooLarge { limit } => SendError::TooLarge {
                 url: url.clone(),
@@ -154,6 +145,20 @@ impl EcsClient {
         })?;
         Ok(Exchange { status, headers, body })
     }
+}
+
+/// An answer's headers as (name, value) pairs: names as the HTTP library
+/// holds them (lower case), values lossily decoded.
+pub fn header_pairs(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }
 
 /// Why a response body could not be read whole.

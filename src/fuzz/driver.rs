@@ -1,23 +1,31 @@
 //! Where a case runs: a target over HTTP (worlds through the control
-//! protocol), or the reference server's handler in-process with no socket.
+//! protocol), or the reference server's axum router in-process with no
+//! socket: each request goes through `tower`'s `oneshot` into the same
+//! handler, body and parameter limits included, that turns a decision
+//! into a response over HTTP, so there is one such path.
 //!
 //! An enum, not a trait: the HTTP futures must be `Send` for the
-//! campaign's tasks, and the in-process branch never awaits, so the
-//! libFuzzer targets can poll it to completion without a runtime.
+//! campaign's tasks. Both branches need a tokio runtime (the router reads
+//! bodies under a timeout).
 
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use axum::Router;
+use axum::body::Body;
 use reqwest::Url;
 use serde_json::Value;
+use tower::ServiceExt;
 
 use super::error::FuzzError;
 use super::generator::Profile;
-use crate::client::{ControlClient, EcsClient, EcsRequest, Exchange, Prepared, Secret, TlsOptions, prepare};
+use crate::client::{
+    ControlClient, EcsClient, EcsRequest, Exchange, MAX_RESPONSE_BYTES, Prepared, Secret, TlsOptions, header_pairs,
+    prepare,
+};
 use crate::runner::{Connect, connect};
 use crate::scenario::Capability;
-use crate::server::{RawRequest, Service, Store};
+use crate::server::{ServerConfig, Service, router};
 use crate::spec::{Mutant, World};
 
 /// The `host` the in-process server is "reached" with (its HostId).
@@ -44,21 +52,23 @@ pub enum Driver {
         host: String,
     },
     InProcess {
+        /// The ECS API as `modspec serve` routes it (no control protocol:
+        /// worlds are made through `service`'s store directly).
+        router: Router,
         service: Arc<Service>,
     },
 }
 
 impl Driver {
-    /// The reference server's handler in this process, with `mutant` planted.
+    /// The reference server's router in this process, with `mutant` planted.
     pub fn in_process(mutant: Option<Mutant>) -> Driver {
-        let store = Arc::new(Store::new(Default::default(), None));
-        Driver::InProcess {
-            service: Arc::new(Service {
-                store,
-                auth: true,
-                mutant,
-            }),
-        }
+        let config = ServerConfig {
+            mutant,
+            control: false,
+            ..ServerConfig::default()
+        };
+        let (router, service) = router(&config);
+        Driver::InProcess { router, service }
     }
 
     /// Connects to a target over HTTP and reads what it claims.
@@ -104,7 +114,7 @@ impl Driver {
                     secret: h.secret,
                 })
             }
-            Driver::InProcess { service } => {
+            Driver::InProcess { service, .. } => {
                 let slot = service
                     .store
                     .create(world.clone())
@@ -134,9 +144,10 @@ impl Driver {
                 let ex = ecs.send_prepared(&p, &[]).await?;
                 Ok((p, ex))
             }
-            Driver::InProcess { service } => {
+            Driver::InProcess { router, .. } => {
                 let p = prepare(req, &s.access_key_id, &s.secret, IN_PROCESS_HOST);
-                Ok((p.clone(), handle(service, &p)))
+                let ex = send_in_process(router, &p).await?;
+                Ok((p, ex))
             }
         }
     }
@@ -145,7 +156,7 @@ impl Driver {
     pub async fn advance(&self, s: &Session, seconds: u64) -> Result<(), FuzzError> {
         match self {
             Driver::Http { control, .. } => control.advance(&s.world_id, seconds).await.map(|_| ())?,
-            Driver::InProcess { service } => {
+            Driver::InProcess { service, .. } => {
                 if let Some(slot) = service.store.by_id(&s.world_id) {
                     let mut w = slot.lock();
                     w.now = w.now.saturating_add(i64::try_from(seconds).unwrap_or(i64::MAX));
@@ -159,7 +170,7 @@ impl Driver {
     pub async fn instance(&self, s: &Session, id: &str) -> Result<Option<Value>, FuzzError> {
         match self {
             Driver::Http { control, .. } => Ok(control.instance(&s.world_id, id).await?),
-            Driver::InProcess { service } => Ok(service.store.by_id(&s.world_id).and_then(|slot| {
+            Driver::InProcess { service, .. } => Ok(service.store.by_id(&s.world_id).and_then(|slot| {
                 let w = slot.lock();
                 w.state.instance(id).and_then(|i| serde_json::to_value(i).ok())
             })),
@@ -172,46 +183,48 @@ impl Driver {
             Driver::Http { control, .. } => {
                 let _ = control.delete_world(&s.world_id).await;
             }
-            Driver::InProcess { service } => {
+            Driver::InProcess { service, .. } => {
                 service.store.delete(&s.world_id);
             }
         }
     }
 }
 
-/// Runs a prepared request through the in-process handler, as the HTTP
-/// shell would: same method, query, headers (plus `host`) and body.
-pub fn handle(service: &Service, p: &Prepared) -> Exchange {
-    let mut headers = p.headers.clone();
-    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
-        headers.push(("host".into(), IN_PROCESS_HOST.into()));
-    }
-    let raw = RawRequest {
-        method: p.method.clone(),
-        query: Some(p.query.clone()).filter(|q| !q.is_empty()),
-        headers,
-        body: p.body.clone(),
+/// Sends a prepared request through the router as the HTTP client would
+/// put it on the wire: same method, query, headers, `host` and
+/// `content-length`, and body; the whole answer comes back (within the
+/// client's size cap), every header included.
+async fn send_in_process(router: &Router, p: &Prepared) -> Result<Exchange, FuzzError> {
+    let uri = match p.query.as_str() {
+        "" => "/".to_string(),
+        q => format!("/?{q}"),
     };
-    let answer = service.handle(&raw);
-    let mut headers = vec![("content-type".to_string(), answer.content_type.to_string())];
-    if let Some(ms) = answer.retry_after_ms {
-        headers.push(("x-acs-retry-after".into(), ms.to_string()));
+    let mut b = axum::http::Request::builder().method(p.method.as_str()).uri(uri);
+    let has = |name: &str| p.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+    if !has("host") {
+        b = b.header("host", IN_PROCESS_HOST);
     }
-    Exchange {
-        status: answer.status,
+    if !has("content-length") && (!p.body.is_empty() || p.method == "POST") {
+        b = b.header("content-length", p.body.len());
+    }
+    for (k, v) in &p.headers {
+        b = b.header(k, v);
+    }
+    let request = b
+        .body(Body::from(p.body.clone()))
+        .map_err(FuzzError::InProcessRequest)?;
+    let resp = match router.clone().oneshot(request).await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    };
+    let status = resp.status().as_u16();
+    let headers = header_pairs(resp.headers());
+    let body = axum::body::to_bytes(resp.into_body(), MAX_RESPONSE_BYTES)
+        .await
+        .map_err(FuzzError::InProcessAnswer)?;
+    Ok(Exchange {
+        status,
         headers,
-        body: answer.body.into_bytes(),
-    }
-}
-
-/// Polls a future that never waits (the in-process driver's) to its end.
-///
-/// Returns `None` if it did wait, which only an HTTP driver does; the
-/// libFuzzer targets thus need no async runtime.
-pub fn now_or_never<F: std::future::Future>(f: F) -> Option<F::Output> {
-    let mut f = std::pin::pin!(f);
-    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(v) => Some(v),
-        Poll::Pending => None,
-    }
+        body: body.to_vec(),
+    })
 }

@@ -39,6 +39,12 @@ pub enum FuzzError {
     Read(#[from] crate::scenario::LoadError),
     #[error("{0}")]
     Scenario(String),
+    /// A generated request the HTTP library will not build (a header
+    /// value no client could send, say).
+    #[error("the in-process request cannot be built")]
+    InProcessRequest(#[source] axum::http::Error),
+    #[error("the in-process answer cannot be read")]
+    InProcessAnswer(#[source] axum::Error),
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
 }

@@ -41,7 +41,7 @@ mod tests;
 pub use campaign::{DEFAULT_JOBS, Finding, FuzzOptions, FuzzReport, fuzz, parse_duration};
 pub use case::{Case, CaseRequest, CaseStep, default_world};
 pub use coverage::{Coverage, progress_line};
-pub use driver::{Driver, Session, now_or_never};
+pub use driver::{Driver, Session};
 pub use error::FuzzError;
 pub use exec::{CaseRun, Runner, Sent};
 pub use finding::{exchange_text, round_trip, scenario_yaml};

@@ -1,6 +1,6 @@
-//! The expected answers of a case: the gateway rules for the protocol
-//! damage the generator makes, then the `decide` oracle over the world,
-//! with the clock moved and every accepted change applied.
+//! The expected answers of a case: the gateway rules (`gate`, over the
+//! request as the client puts it on the wire), then the `decide` oracle
+//! over the world, with the clock moved and every accepted change applied.
 //!
 //! Architecture invariant: like `spec`, this module does no I/O; it is the
 //! executable contract for a whole sequence, not one request.
@@ -9,14 +9,18 @@ use std::collections::{HashSet, VecDeque};
 
 use super::case::{Case, CaseRequest, CaseStep};
 use crate::client::SignatureStyle;
-use crate::protocol::{ACTION, V1_REQUIRED, V3_REQUIRED, VERSION};
+use crate::gate::{self, Admitted, Books, Bounds, Context, Quota, RawRequest, Specified};
+use crate::protocol::QUOTA_WINDOW_SECONDS;
+use crate::runner;
 use crate::spec::{Decision, ModifyRequest, RuleId, World, WorldState, decide};
-use crate::wire::{Format, sign_v1, sign_v3};
+use crate::wire::Format;
 
-/// How far a signed timestamp may be from the wall clock (G7), seconds.
-const TIMESTAMP_WINDOW: i64 = 15 * 60;
-/// The G12 quota's sliding window, world seconds.
-const QUOTA_WINDOW: i64 = 60;
+/// The credentials the model signs its copy of each request with; only
+/// the gate's lookup knows them.
+const MODEL_KEY: &str = "LTAImodelkey";
+const MODEL_SECRET: &str = "model-secret";
+/// The host the model's copy is addressed to (no rule reads it).
+const MODEL_HOST: &str = "model.invalid";
 
 /// What a conforming target answers to one request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,49 +62,72 @@ impl Model {
 
     /// Answers one request and applies what it changes.
     pub fn request(&mut self, req: &CaseRequest) -> Expected {
-        let format = expected_format(req);
-        let rule = match self.transport(req) {
-            Some(rule) => rule,
-            None => {
-                let op = ModifyRequest::from_pairs(req.params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-                let d: Decision = decide(&self.state, self.now, &op);
-                if let Some(change) = &d.change {
-                    self.state.apply(change);
-                }
-                d.rule
+        let admitted = match gate::admit(&as_sent(req), &context(self.auth), lookup) {
+            Ok(a) => a,
+            Err(r) => {
+                return Expected {
+                    rule: r.rule,
+                    format: r.format,
+                };
             }
         };
-        Expected { rule, format }
+        let format = admitted.format;
+        let books = self.books(&admitted);
+        let nonce = admitted.nonce.as_deref();
+        let refusal = gate::settle(admitted.bad_format, nonce.is_some(), self.auth, &books, &Specified);
+        // A verified signature uses its nonce whatever G11 and G12 decide.
+        if let (true, Some(n), false) = (self.auth, nonce, refusal == Some(RuleId::G10)) {
+            self.nonces.insert(n.to_string());
+        }
+        if let Some(rule) = refusal {
+            return Expected { rule, format };
+        }
+        if books.quota.is_some() {
+            self.quota.push_back(self.now);
+        }
+        let op = ModifyRequest::from_pairs(admitted.params.iter());
+        let d: Decision = decide(&self.state, self.now, &op);
+        if let Some(change) = &d.change {
+            self.state.apply(change);
+        }
+        Expected { rule: d.rule, format }
     }
 
-    /// G1–G12, with the bookkeeping of G10 and G12.
-    fn transport(&mut self, req: &CaseRequest) -> Option<RuleId> {
-        if let Some(rule) = gateway(req, self.auth) {
-            return Some(rule);
+    /// The books of G10 and G12 as they stand, the quota window pruned to
+    /// the world clock.
+    fn books(&mut self, a: &Admitted<&str>) -> Books {
+        let now = self.now;
+        while self.quota.front().is_some_and(|t| now - t >= QUOTA_WINDOW_SECONDS) {
+            self.quota.pop_front();
         }
-        if self.auth {
-            if let Some(nonce) = &req.damage.nonce {
-                if !self.nonces.insert(nonce.clone()) {
-                    return Some(RuleId::G10);
-                }
-            }
+        let max = self.state.world.account.max_requests_per_minute;
+        Books {
+            nonce_used: a.nonce.as_ref().is_some_and(|n| self.nonces.contains(n)),
+            quota: max.map(|m| Quota {
+                counted: self.quota.len(),
+                max: m as usize,
+            }),
         }
-        let format = req.format.as_deref().filter(|f| !f.is_empty());
-        if format.is_some_and(|f| Format::parse(f).is_none()) {
-            return Some(RuleId::G11);
-        }
-        if let Some(max) = self.state.world.account.max_requests_per_minute {
-            let now = self.now;
-            while self.quota.front().is_some_and(|t| now - t >= QUOTA_WINDOW) {
-                self.quota.pop_front();
-            }
-            if self.quota.len() >= max as usize {
-                return Some(RuleId::G12);
-            }
-            self.quota.push_back(now);
-        }
-        None
     }
+}
+
+fn lookup(key: &str) -> Option<&'static str> {
+    (key == MODEL_KEY).then_some(MODEL_SECRET)
+}
+
+fn context(auth: bool) -> Context<'static, Specified> {
+    Context {
+        auth,
+        now: chrono::Utc::now(),
+        bounds: Bounds::NONE,
+        bends: &Specified,
+    }
+}
+
+/// The request as the client puts it on the wire, signed with the
+/// model's credentials: the gate reads the bytes, not the damage.
+fn as_sent(req: &CaseRequest) -> RawRequest {
+    runner::as_sent(&req.to_ecs(), MODEL_KEY, MODEL_SECRET, MODEL_HOST)
 }
 
 /// The format a conforming server answers in: a valid `Format` wins, else
@@ -116,79 +143,9 @@ pub fn expected_format(req: &CaseRequest) -> Format {
         })
 }
 
-/// G1–G9 for the damage kinds the generator makes; `None` if all pass.
-///
-/// The checks follow behaviour.md's order, so a request with several kinds
-/// of damage gets the earliest rule; each check reads only the damage
-/// fields of its own rule.
+/// G1–G9 for a request as sent; `None` if all pass.
 pub fn gateway(req: &CaseRequest, auth: bool) -> Option<RuleId> {
-    let d = &req.damage;
-    let v1 = req.style == SignatureStyle::V1;
-    if !matches!(req.method.as_str(), "GET" | "POST") {
-        return Some(RuleId::G1);
-    }
-    let set = |k: &str| d.set.get(k).map(String::as_str);
-    if auth {
-        let required: &[&str] = if v1 {
-            &V1_REQUIRED
-        } else {
-            &[
-                "Signature",
-                "Action",
-                "Version",
-                "Timestamp",
-                "SignatureNonce",
-                "x-acs-content-sha256",
-            ]
-        };
-        let omitted = d.omit.iter().any(|o| required.contains(&o.as_str()));
-        let emptied = required.iter().any(|k| set(k) == Some(""));
-        // G2 is about host and the required x-acs-* headers only; other
-        // headers may be left out of SignedHeaders (behaviour.md section 6).
-        let unsigned = !v1
-            && d.unsigned_headers
-                .iter()
-                .any(|h| h == "host" || V3_REQUIRED.contains(&h.as_str()));
-        if omitted || emptied || unsigned {
-            return Some(RuleId::G2);
-        }
-    }
-    if set("Action").is_some_and(|a| a != ACTION) {
-        return Some(RuleId::G3);
-    }
-    if !auth {
-        return d.unknown_key.then_some(RuleId::G5);
-    }
-    if set("Version").is_some_and(|v| v != VERSION) {
-        return Some(RuleId::G4);
-    }
-    if d.unknown_key {
-        return Some(RuleId::G5);
-    }
-    if set("Timestamp").is_some_and(|t| sign_v1::parse_timestamp(t).is_none()) {
-        return Some(RuleId::G6);
-    }
-    if d.timestamp_offset.is_some_and(|o| o.abs() > TIMESTAMP_WINDOW) {
-        return Some(RuleId::G7);
-    }
-    let method_bad = if v1 {
-        set("SignatureMethod").is_some_and(|m| m != "HMAC-SHA1")
-    } else {
-        d.algorithm.as_deref().is_some_and(|a| a != sign_v3::ALGORITHM)
-    };
-    if method_bad {
-        return Some(RuleId::G8);
-    }
-    let tampered = d.after_signing.iter().any(|(k, v)| req.param(k) != Some(v.as_str()));
-    let body = d.body.as_deref().unwrap_or_default().as_bytes();
-    let hash_lies = d
-        .content_sha256
-        .as_deref()
-        .is_some_and(|h| !h.eq_ignore_ascii_case(&sign_v3::hex_sha256(body)));
-    if d.wrong_secret || tampered || (!v1 && hash_lies) {
-        return Some(RuleId::G9);
-    }
-    None
+    gate::admit(&as_sent(req), &context(auth), lookup).err().map(|r| r.rule)
 }
 
 /// The expected answer of every request of a case, in order, and the

@@ -149,8 +149,8 @@ fn shrinking_candidates_are_smaller() {
     }
 }
 
-#[test]
-fn the_reference_server_agrees_in_process() {
+#[tokio::test]
+async fn the_reference_server_agrees_in_process() {
     let runner = Runner {
         driver: Driver::in_process(None),
         defaults: default_world().unwrap().clone(),
@@ -159,7 +159,7 @@ fn the_reference_server_agrees_in_process() {
     };
     for i in 0..300 {
         let c = case(15, i);
-        let run = now_or_never(runner.run(&c)).unwrap().unwrap();
+        let run = runner.run(&c).await.unwrap();
         assert!(run.disagreement.is_none(), "case {i}: {:?}\n{c:#?}", run.disagreement);
     }
 }
@@ -184,4 +184,43 @@ fn cases_stay_within_the_target_profile() {
         outside > 250,
         "full-profile cases should mostly need more than core ({outside})"
     );
+}
+
+/// The in-process driver goes through the server's router: a request over
+/// one of its limits (parameters in the query, in a form body, the body's
+/// size) gets the answer it gets over HTTP, byte for byte.
+#[tokio::test]
+async fn a_request_over_a_server_limit_is_answered_alike_in_process_and_over_http() {
+    use crate::client::EcsRequest;
+    use crate::server::{Limits, ServerConfig};
+    use crate::wire::ParamList;
+
+    let embedded = crate::runner::start_embedded(&ServerConfig::default()).await.unwrap();
+    let timeout = std::time::Duration::from_secs(10);
+    let (http, _) = Driver::connect(&embedded.url, None, timeout, &Default::default())
+        .await
+        .unwrap();
+    let local = Driver::in_process(None);
+    let limits = Limits::default();
+    let many: ParamList = (0..=limits.max_params)
+        .map(|i| (format!("P{i}"), "1".to_string()))
+        .collect();
+    let mut in_query = EcsRequest::modify(SignatureStyle::V1, many.clone());
+    in_query.form_body = false;
+    let in_form = EcsRequest::modify(SignatureStyle::V1, many);
+    let big: ParamList = [("InstanceId".to_string(), "i".repeat(limits.max_body_bytes))]
+        .into_iter()
+        .collect();
+    let too_big = EcsRequest::modify(SignatureStyle::V1, big);
+    for (req, status) in [(in_query, 414), (in_form, 413), (too_big, 413)] {
+        let mut answers = Vec::new();
+        for driver in [&http, &local] {
+            let s = driver.create(default_world().unwrap()).await.unwrap();
+            let (_, ex) = driver.send(&s, &req).await.unwrap();
+            driver.delete(&s).await;
+            answers.push((ex.status, ex.header("content-type").map(str::to_string), ex.body));
+        }
+        assert_eq!(answers[0].0, status, "{}", String::from_utf8_lossy(&answers[0].2));
+        assert_eq!(answers[0], answers[1], "HTTP first, in-process second");
+    }
 }

@@ -2,7 +2,8 @@
 //! the real-cloud safety filter (`safety`) and the fuzzer's findings look
 //! at, built in one place so all three see the same request.
 
-use crate::client::{EcsRequest, SignatureStyle};
+use crate::client::{EcsRequest, Secret, SignatureStyle, prepare};
+use crate::gate::RawRequest;
 use crate::scenario::{Placement, RequestSpec, Signature};
 use crate::wire::ParamList;
 
@@ -26,4 +27,17 @@ pub fn build_request(spec: &RequestSpec, default: Signature) -> EcsRequest {
     req.damage = spec.protocol.clone().unwrap_or_default();
     req.headers = spec.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     req
+}
+
+/// The request signed with these credentials, as the gate reads it off
+/// the wire: what the fuzzer's model and the safety filter judge, so they
+/// see the bytes a server would, not the case's description of them.
+pub fn as_sent(req: &EcsRequest, access_key_id: &str, secret: &str, host: &str) -> RawRequest {
+    let p = prepare(req, access_key_id, &Secret::new(secret), host);
+    RawRequest {
+        method: p.method,
+        query: Some(p.query).filter(|q| !q.is_empty()),
+        headers: p.headers,
+        body: p.body,
+    }
 }

@@ -1,9 +1,15 @@
 //! Real-cloud safety: which live requests cannot change an instance, so
 //! they may be sent to a target that could be a real account.
 
-use super::request::build_request;
+use super::request::{as_sent, build_request};
+use crate::client::EcsRequest;
+use crate::gate::{self, Books, Bounds, Context, Specified};
 use crate::scenario::{Expectation, RequestSpec, Signature, Trial, TrialStep};
 use crate::spec::{ModifyRequest, RuleId, WorldState, decide, parse_bool, present, sample_world};
+
+/// The account the safety filter signs its copy of a request for.
+const STAND_IN_KEY: &str = "LTAIsafetystandin";
+const STAND_IN_SECRET: &str = "safety-stand-in";
 
 /// Which request of the trial could change an instance, if any.
 pub(crate) fn trial_risk(trial: &Trial, signature: Signature) -> Option<String> {
@@ -15,9 +21,10 @@ pub(crate) fn trial_risk(trial: &Trial, signature: Signature) -> Option<String> 
 
 /// Why this request could change a real instance, or `None` if it cannot
 /// succeed. Safe are: `DryRun=true`; parameters the oracle refuses on their
-/// own (P rules, checked here rather than trusted from the case); a gateway
-/// refusal (G1–G11) the request is deliberately damaged for; an unknown
-/// instance (R1). Everything else is assumed to reach an instance.
+/// own (P rules, checked here rather than trusted from the case); a
+/// gateway refusal its damage brings about (decided by `gate`, not trusted
+/// from the case either); an unknown instance (R1). Everything else is
+/// assumed to reach an instance.
 pub fn change_risk(spec: &RequestSpec, expect: &Expectation, signature: Signature) -> Option<String> {
     let req = build_request(spec, signature);
     let damage = &req.damage;
@@ -49,30 +56,29 @@ pub fn change_risk(spec: &RequestSpec, expect: &Expectation, signature: Signatur
             return None;
         }
     }
-    let rule = expect.rule;
-    let damaged = damage.wrong_secret
-        || damage.unknown_key
-        || !damage.omit.is_empty()
-        || damage.set.keys().any(|k| k != "Format")
-        // G7's window is 15 minutes either way.
-        || damage.timestamp_offset.is_some_and(|s| s.abs() > crate::protocol::TIMESTAMP_WINDOW_SECONDS)
-        || damage.algorithm.is_some()
-        || !damage.unsigned_headers.is_empty()
-        || damage.content_sha256.is_some()
-        || !damage.after_signing.is_empty();
-    let gateway_refusal = match rule {
-        RuleId::G1 => !matches!(req.method.as_str(), "GET" | "POST"),
-        RuleId::G11 => req
-            .format
-            .as_deref()
-            .is_some_and(|f| !f.eq_ignore_ascii_case("json") && !f.eq_ignore_ascii_case("xml")),
-        RuleId::G12 => false,
-        _ => rule.as_str().starts_with('G') && damaged,
-    };
-    if gateway_refusal || rule == RuleId::R1 {
+    if refused_by_gate(&req).is_some() || expect.rule == RuleId::R1 {
         return None;
     }
-    Some(format!("a request expects {rule}"))
+    Some(format!("a request expects {}", expect.rule))
+}
+
+/// The gateway rule that refuses this request whoever's account it is
+/// sent to: it is signed with a stand-in account's own secret and checked
+/// with fresh books (no nonce used, no quota), so only its damage can
+/// refuse it (G1–G9, G11); a used nonce or a quota (G10, G12) depends on a
+/// real account's state and never counts. No server bounds are assumed.
+fn refused_by_gate(req: &EcsRequest) -> Option<RuleId> {
+    let raw = as_sent(req, STAND_IN_KEY, STAND_IN_SECRET, "safety.invalid");
+    let ctx = Context {
+        auth: true,
+        now: chrono::Utc::now(),
+        bounds: Bounds::NONE,
+        bends: &Specified,
+    };
+    let lookup = |key: &str| (key == STAND_IN_KEY).then_some(STAND_IN_SECRET);
+    gate::check(&raw, &ctx, lookup, |_| Books::default())
+        .err()
+        .map(|r| r.rule)
 }
 
 #[cfg(test)]
@@ -123,5 +129,46 @@ mod tests {
         assert!(risk(CHANGE, &[], Some(Damage::default()), RuleId::G12));
         assert!(risk(&dry, &[("DryRun", "false")], None, RuleId::D1));
         assert!(risk(&p3, &[("InternetMaxBandwidthOut", "20")], None, RuleId::P3));
+    }
+
+    #[test]
+    fn the_gate_not_the_case_decides_what_damage_refuses() {
+        let unsigned_agent = Damage {
+            unsigned_headers: vec!["user-agent".into()],
+            ..Damage::default()
+        };
+        let unsigned_host = Damage {
+            unsigned_headers: vec!["host".into()],
+            ..Damage::default()
+        };
+        let stale = Damage {
+            timestamp_offset: Some(-901),
+            ..Damage::default()
+        };
+        let bad_version = Damage {
+            set: [("Version".to_string(), "2016-01-01".to_string())].into(),
+            ..Damage::default()
+        };
+        // Damage that no gateway refuses is no protection, whatever the case expects.
+        assert!(risk(CHANGE, &[], Some(unsigned_agent), RuleId::G2));
+        assert!(risk(
+            CHANGE,
+            &[],
+            Some(Damage {
+                timestamp_offset: Some(-600),
+                ..Damage::default()
+            }),
+            RuleId::G7
+        ));
+        // Damage the gate refuses is, whatever the case expects.
+        assert!(!risk(CHANGE, &[], Some(unsigned_host), RuleId::E1));
+        assert!(!risk(CHANGE, &[], Some(stale), RuleId::G7));
+        assert!(!risk(CHANGE, &[], Some(bad_version), RuleId::G4));
+        let put = RequestSpec {
+            method: Some("PUT".into()),
+            ..RequestSpec::default()
+        };
+        let expect = Expectation::exact(RuleId::G1, ExpectFull::default());
+        assert!(change_risk(&put, &expect, Signature::V1).is_none());
     }
 }

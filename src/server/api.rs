@@ -7,9 +7,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::gateway::{self, RawRequest};
+use super::gateway;
+use super::planted::Planted;
 use super::respond::{Answer, error_answer, success_answer};
-use super::store::{Store, WorldInner};
+use super::store::{Store, WorldInner, WorldSlot};
+use crate::gate::{self, Admitted, Books, Quota, RawRequest};
 use crate::spec::{Decision, MODIFY_WINDOW_SECONDS, ModifyRequest, Mutant, RuleId, decide, decide_with};
 use crate::wire::{Format, ParamList};
 
@@ -32,47 +34,24 @@ impl Service {
     /// Answers one ModifyInstanceSpec request.
     pub fn handle(&self, req: &RawRequest) -> Answer {
         let host = req.header("host").unwrap_or_default().to_string();
-        let fail = |rule: RuleId, format: Format, detail: Option<String>| {
-            let spec = rule.spec();
-            let status = if rule == RuleId::G5 && self.is(Mutant::G5UnknownKey403) {
-                403
-            } else {
-                spec.status
-            };
-            let message = format!("{}{}", spec.message, detail.unwrap_or_default());
-            error_answer(
-                rule,
-                status,
-                spec.code.unwrap_or_default(),
-                &message,
-                format,
-                &host,
-                self.mutant,
-            )
-        };
-        let admitted = match gateway::admit(&self.store, self.auth, self.mutant, req) {
+        let planted = Planted(self.mutant);
+        let admitted = match gateway::admit(&self.store, self.auth, planted, req) {
             Ok(a) => a,
-            Err(r) => return fail(r.rule, r.format, r.detail),
+            Err(r) => return self.refuse(r.rule, r.format, r.detail, &host),
         };
         let format = admitted.format;
         let op = operation(&admitted.params, self.is(Mutant::WLastOccurrenceWins));
-        let mut w = admitted.slot.lock();
-        if self.auth {
-            if let Some(nonce) = &admitted.nonce {
-                let now = Instant::now();
-                if w.nonce_used(nonce, now) && !self.is(Mutant::G10NonceUnchecked) {
-                    return fail(RuleId::G10, format, None);
-                }
-                if !w.record_nonce(nonce, now) {
-                    return nonce_store_full(w.nonce_store_full());
-                }
+        let mut w = admitted.world.lock();
+        match self.settle(&admitted, &mut w) {
+            Ok(()) => {}
+            Err(Halt::Rule(rule, retry)) => {
+                let a = self.refuse(rule, format, None, &host);
+                return match retry {
+                    Some(ms) => a.with_retry_after(ms, self.mutant),
+                    None => a,
+                };
             }
-        }
-        if admitted.bad_format && !self.is(Mutant::G11FormatUnchecked) {
-            return fail(RuleId::G11, format, None);
-        }
-        if let Some(retry_ms) = self.quota(&mut w) {
-            return fail(RuleId::G12, format, None).with_retry_after(retry_ms, self.mutant);
+            Err(Halt::NonceStoreFull(why)) => return nonce_store_full(why),
         }
         let d = decide_with(&w.state, w.now, &op, self.mutant);
         if let Some(change) = &d.change {
@@ -81,11 +60,62 @@ impl Service {
         let retry = (d.rule == RuleId::T1).then(|| t1_retry_after_ms(&w, &op)).flatten();
         drop(w);
         if d.rule == RuleId::R1 && self.is(Mutant::R1OtherWorldVisible) {
-            if let Some(d2) = self.decide_elsewhere(&admitted.slot.world_id, &op) {
+            if let Some(d2) = self.decide_elsewhere(&admitted.world.world_id, &op) {
                 return self.answer(&d2, format, &host, None);
             }
         }
         self.answer(&d, format, &host, retry)
+    }
+
+    /// A gateway refusal in the rules table's words (plus any detail).
+    fn refuse(&self, rule: RuleId, format: Format, detail: Option<String>, host: &str) -> Answer {
+        let spec = rule.spec();
+        let status = if rule == RuleId::G5 && self.is(Mutant::G5UnknownKey403) {
+            403
+        } else {
+            spec.status
+        };
+        let message = format!("{}{}", spec.message, detail.unwrap_or_default());
+        let code = spec.code.unwrap_or_default();
+        error_answer(rule, status, code, &message, format, host, self.mutant)
+    }
+
+    /// G10–G12 under the world's lock (decided by `gate::settle` from the
+    /// world's books), with their bookkeeping: the nonce of a verified
+    /// request is used whatever G11 and G12 decide, a request past G12
+    /// counts against the quota.
+    fn settle(&self, a: &Admitted<Arc<WorldSlot>>, w: &mut WorldInner) -> Result<(), Halt> {
+        let now = Instant::now();
+        let books = Books {
+            nonce_used: self.auth && a.nonce.as_ref().is_some_and(|n| w.nonce_used(n, now)),
+            quota: quota_books(w),
+        };
+        let planted = Planted(self.mutant);
+        let refusal = gate::settle(a.bad_format, a.nonce.is_some(), self.auth, &books, &planted);
+        if refusal == Some(RuleId::G10) {
+            return Err(Halt::Rule(RuleId::G10, None));
+        }
+        if let (true, Some(n)) = (self.auth, &a.nonce) {
+            if !w.record_nonce(n, now) {
+                return Err(Halt::NonceStoreFull(w.nonce_store_full()));
+            }
+        }
+        let at = w.now;
+        match refusal {
+            Some(RuleId::G12) => {
+                if self.is(Mutant::G12ThrottledCount) {
+                    w.quota_window.push_back(at);
+                }
+                Err(Halt::Rule(RuleId::G12, Some(retry_after_ms(w))))
+            }
+            Some(rule) => Err(Halt::Rule(rule, None)),
+            None => {
+                if books.quota.is_some() {
+                    w.quota_window.push_back(at);
+                }
+                Ok(())
+            }
+        }
     }
 
     fn answer(&self, d: &Decision, format: Format, host: &str, retry_ms: Option<i64>) -> Answer {
@@ -100,30 +130,6 @@ impl Service {
         }
     }
 
-    /// G12: counts this request against the world's quota, or returns the
-    /// milliseconds until it would be allowed.
-    fn quota(&self, w: &mut WorldInner) -> Option<i64> {
-        let max = w.state.world.account.max_requests_per_minute? as usize;
-        let now = w.now;
-        while w.quota_window.front().is_some_and(|t| now - t >= QUOTA_WINDOW_SECONDS) {
-            w.quota_window.pop_front();
-        }
-        let allowed = if self.is(Mutant::G12QuotaOffByOne) {
-            max + 1
-        } else {
-            max
-        };
-        if w.quota_window.len() >= allowed {
-            if self.is(Mutant::G12ThrottledCount) {
-                w.quota_window.push_back(now);
-            }
-            let oldest = w.quota_window.front().copied().unwrap_or(now);
-            return Some((oldest + QUOTA_WINDOW_SECONDS - now).max(0) * 1000);
-        }
-        w.quota_window.push_back(now);
-        None
-    }
-
     /// The `R1-other-world-visible` bug: look the instance up elsewhere.
     fn decide_elsewhere(&self, own_world: &str, op: &ModifyRequest) -> Option<Decision> {
         let id = op.instance_id.as_deref()?;
@@ -135,6 +141,14 @@ impl Service {
         }
         Some(d)
     }
+}
+
+/// Why a request stops between the gateway and the oracle.
+enum Halt {
+    /// A rule refuses it (with `x-acs-retry-after` milliseconds for G12).
+    Rule(RuleId, Option<i64>),
+    /// No room for one more nonce: the store's words.
+    NonceStoreFull(String),
 }
 
 /// The answer when G10 cannot remember one more nonce: outside the
@@ -159,6 +173,26 @@ fn operation(params: &ParamList, last_wins: bool) -> ModifyRequest {
     } else {
         ModifyRequest::from_pairs(params.iter())
     }
+}
+
+/// G12's books: the window pruned to the world clock, its count and
+/// the quota, if the account has one.
+fn quota_books(w: &mut WorldInner) -> Option<Quota> {
+    let max = w.state.world.account.max_requests_per_minute? as usize;
+    let now = w.now;
+    while w.quota_window.front().is_some_and(|t| now - t >= QUOTA_WINDOW_SECONDS) {
+        w.quota_window.pop_front();
+    }
+    Some(Quota {
+        counted: w.quota_window.len(),
+        max,
+    })
+}
+
+/// Milliseconds until the oldest request of the G12 window leaves it.
+fn retry_after_ms(w: &WorldInner) -> i64 {
+    let oldest = w.quota_window.front().copied().unwrap_or(w.now);
+    (oldest + QUOTA_WINDOW_SECONDS - w.now).max(0) * 1000
 }
 
 /// Milliseconds until T1 would allow a change of the requested instance.

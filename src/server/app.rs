@@ -21,11 +21,11 @@ use super::api::Service;
 use super::body::{BodyGate, BodyRead, read_body};
 use super::conn::{Endpoint, accept_loop};
 use super::control;
-use super::gateway::RawRequest;
 use super::limits::ConnLimits;
 use super::store::{Limits, Store};
 use super::tls::TlsIdentity;
 use super::vary::Variation;
+use crate::gate::RawRequest;
 use crate::spec::Mutant;
 
 /// What `modspec serve` and the embedded server are started with.

@@ -1,12 +1,14 @@
-//! `server`: the reference server's handler in-process (`Service::handle`,
-//! no socket) on structured and raw requests.
+//! `server`: the reference server in-process, no socket: structured
+//! cases through its router (as `modspec fuzz` runs them in-process), raw
+//! requests straight into its handler (`Service::handle`), which takes
+//! bytes an HTTP library would refuse to build.
 
 use std::sync::{Arc, OnceLock};
 
 use arbitrary::Arbitrary;
 
 use super::super::case::{Case, default_world};
-use super::super::driver::{Driver, now_or_never};
+use super::super::driver::Driver;
 use super::super::exec::Runner;
 use crate::client::{EcsRequest, Exchange, Secret, SignatureStyle, prepare};
 use crate::server::{RawRequest, Service};
@@ -48,6 +50,8 @@ pub enum ServerInput {
 }
 
 struct Shared {
+    /// The router reads bodies under a timeout: it needs tokio's timer.
+    rt: tokio::runtime::Runtime,
     driver: Driver,
     runner: Runner,
     service: Arc<Service>,
@@ -57,8 +61,12 @@ fn shared() -> Option<&'static Shared> {
     static SHARED: OnceLock<Option<Shared>> = OnceLock::new();
     SHARED
         .get_or_init(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .ok()?;
             let driver = Driver::in_process(None);
-            let Driver::InProcess { service } = &driver else {
+            let Driver::InProcess { service, .. } = &driver else {
                 return None;
             };
             let service = service.clone();
@@ -69,6 +77,7 @@ fn shared() -> Option<&'static Shared> {
                 check_state: true,
             };
             Some(Shared {
+                rt,
                 driver,
                 runner,
                 service,
@@ -89,7 +98,7 @@ pub fn server(input: &ServerInput) {
     let Some(s) = shared() else { return };
     match input {
         ServerInput::Case(case) => {
-            let Some(Ok(run)) = now_or_never(s.runner.run(case)) else {
+            let Ok(run) = s.rt.block_on(s.runner.run(case)) else {
                 return;
             };
             if let Some(d) = run.disagreement {
@@ -97,12 +106,12 @@ pub fn server(input: &ServerInput) {
             }
         }
         ServerInput::Raw(raw) => {
-            let Some(Ok(session)) = now_or_never(s.driver.create(&s.runner.defaults)) else {
+            let Ok(session) = s.rt.block_on(s.driver.create(&s.runner.defaults)) else {
                 return;
             };
             let req = raw_request(raw, &session.access_key_id, &session.secret);
             let answer = s.service.handle(&req);
-            now_or_never(s.driver.delete(&session));
+            s.rt.block_on(s.driver.delete(&session));
             let ex = Exchange {
                 status: answer.status,
                 headers: vec![("content-type".into(), answer.content_type.into())],

@@ -1,0 +1,142 @@
+//! The gateway's planted bugs (`serve --mutant NAME`) as overrides of the
+//! gate's hooks: each mutant of the gateway layer changes one method of
+//! [`Bends`], and the rule logic in `gate` stays free of mutant checks.
+//! (Mutants of the bookkeeping and the answer, such as
+//! `G10-forged-burns-nonce` or `G12-no-retry-after`, live where that
+//! bookkeeping is: `gateway.rs`, `api.rs`, `respond.rs`.)
+
+use std::borrow::Cow;
+
+use crate::gate::{Bends, RawRequest, parse_params};
+use crate::spec::Mutant;
+use crate::wire::{Format, ParamList, sign_v3};
+
+/// The gate as a server with this planted bug (or none) runs it.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Planted(pub(super) Option<Mutant>);
+
+impl Planted {
+    fn is(&self, m: Mutant) -> bool {
+        self.0 == Some(m)
+    }
+}
+
+impl Bends for Planted {
+    fn params(&self, req: &RawRequest) -> ParamList {
+        if self.is(Mutant::WFormBodyIgnored) {
+            return ParamList::from_query_and_body(req.query.as_deref(), None);
+        }
+        if self.is(Mutant::G9V1PlusNotDecoded) {
+            // The bug: '+' survives decoding as a literal plus.
+            let query = req.query.as_deref().map(|q| q.replace('+', "%2B"));
+            let body = req
+                .is_form_post()
+                .then(|| String::from_utf8_lossy(&req.body).replace('+', "%2B").into_bytes());
+            return ParamList::from_query_and_body(query.as_deref(), body.as_deref());
+        }
+        parse_params(req)
+    }
+
+    fn method_allowed(&self, method: &str) -> bool {
+        matches!(method, "GET" | "POST") || (self.is(Mutant::G1PutAccepted) && method == "PUT")
+    }
+
+    fn v1_default_format(&self) -> Format {
+        if self.is(Mutant::WV1DefaultJson) {
+            Format::Json
+        } else {
+            Format::Xml
+        }
+    }
+
+    fn v1_required(&self, name: &str) -> bool {
+        !(self.is(Mutant::G2V1NonceOptional) && name == "SignatureNonce")
+    }
+
+    fn host_must_be_signed(&self) -> bool {
+        !self.is(Mutant::G2V3HostUnsigned)
+    }
+
+    fn action_matches(&self, action: &str) -> bool {
+        if self.is(Mutant::G3ActionCaseInsensitive) {
+            action.eq_ignore_ascii_case(crate::protocol::ACTION)
+        } else {
+            action == crate::protocol::ACTION
+        }
+    }
+
+    fn version_checked(&self) -> bool {
+        !self.is(Mutant::G4VersionIgnored)
+    }
+
+    fn unparsable_timestamp_refused(&self) -> bool {
+        !self.is(Mutant::G6BadTimestampAccepted)
+    }
+
+    fn timestamp_window(&self) -> i64 {
+        let w = crate::protocol::TIMESTAMP_WINDOW_SECONDS;
+        if self.is(Mutant::G7Window60Min) { 4 * w } else { w }
+    }
+
+    fn v1_method_checked(&self) -> bool {
+        !self.is(Mutant::G8MethodIgnored)
+    }
+
+    fn signature_checked(&self) -> bool {
+        !self.is(Mutant::G9SignatureUnchecked)
+    }
+
+    fn v1_signed_params<'p>(&self, params: &'p ParamList) -> Cow<'p, ParamList> {
+        if !self.is(Mutant::G9V1EmptyValuesDropped) {
+            return Cow::Borrowed(params);
+        }
+        let kept = params
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k.to_string(), v.to_string()));
+        Cow::Owned(kept.collect())
+    }
+
+    fn v3_verify(&self, secret: &str, req: &RawRequest, query: &ParamList, auth: &sign_v3::Authorization) -> bool {
+        if self.is(Mutant::G9V3BodyHashTrusted) {
+            let payload = req.header("x-acs-content-sha256").unwrap_or_default();
+            let signed = &auth.signed_headers;
+            return sign_v3::expected_signature(secret, &req.method, "/", query, &req.headers, signed, payload)
+                == auth.signature;
+        }
+        if self.is(Mutant::G9V3SignedHeadersIgnored) {
+            // The bug: the signed list is made up from the request's own
+            // headers instead of read from Authorization.
+            let mut names: Vec<String> = req
+                .headers
+                .iter()
+                .map(|(k, _)| k.to_ascii_lowercase())
+                .filter(|k| k == "host" || k.starts_with("x-acs-"))
+                .collect();
+            names.sort();
+            names.dedup();
+            let made_up = sign_v3::Authorization {
+                signed_headers: names,
+                ..auth.clone()
+            };
+            return crate::gate::Specified.v3_verify(secret, req, query, &made_up);
+        }
+        crate::gate::Specified.v3_verify(secret, req, query, auth)
+    }
+
+    fn nonce_checked(&self) -> bool {
+        !self.is(Mutant::G10NonceUnchecked)
+    }
+
+    fn format_checked(&self) -> bool {
+        !self.is(Mutant::G11FormatUnchecked)
+    }
+
+    fn quota_allowed(&self, max: usize) -> usize {
+        if self.is(Mutant::G12QuotaOffByOne) {
+            max + 1
+        } else {
+            max
+        }
+    }
+}
