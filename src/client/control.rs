@@ -14,7 +14,7 @@ use crate::spec::World;
 /// which is a harness error, never a conformance verdict.
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
-    #[error("control protocol at {url}{}: {}", if source.is_timeout() || source.is_connect() { " (target not answering)" } else { "" }, super::transport_cause(source))]
+    #[error("control protocol at {url}{}: {}", if super::is_unanswered(source) { " (target not answering)" } else { "" }, super::transport_cause(source))]
     Transport { url: String, source: reqwest::Error },
     #[error("control protocol at {url} answered HTTP {status} (expected {want}): {body}")]
     Status {
@@ -27,6 +27,13 @@ pub enum ControlError {
     Invalid { url: String, reason: String, body: String },
     #[error("control protocol at {url} answered more than {limit} bytes, the harness's response size limit")]
     TooLarge { url: String, limit: usize },
+}
+
+impl ControlError {
+    /// The call got no answer at all (timed out, refused, reset).
+    pub fn unanswered(&self) -> bool {
+        matches!(self, ControlError::Transport { source, .. } if super::is_unanswered(source))
+    }
 }
 
 /// The most of a control-protocol answer quoted in an error.

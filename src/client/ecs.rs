@@ -67,9 +67,17 @@ pub enum SendError {
     TooLarge { url: String, limit: usize },
 }
 
-/// The words every "the target is not answering" error carries, so the
-/// suite can stop sending to a dead target.
-pub const DEAD_TARGET_MARK: &str = "(target not answering)";
+impl SendError {
+    /// The request got no answer at all (timed out, refused, reset): the
+    /// target is overloaded or down, as opposed to answering wrongly.
+    pub fn unanswered(&self) -> bool {
+        match self {
+            SendError::Timeout { .. } | SendError::Connect { .. } => true,
+            SendError::Transport { source, .. } => super::is_unanswered(source),
+            SendError::BrokenAnswer { .. } | SendError::TooLarge { .. } => false,
+        }
+    }
+}
 
 /// A client for one target's ECS API.
 #[derive(Clone, Debug)]

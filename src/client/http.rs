@@ -141,6 +141,25 @@ pub fn transport_cause(e: &reqwest::Error) -> String {
     chain
 }
 
+/// True when a request got no answer at all: nothing within the timeout,
+/// or the connection was refused, reset or closed before an answer began.
+/// Under load that is a target that cannot keep up; with nothing else
+/// answered meanwhile, a target that is down. Decided from the error's
+/// types, never its words.
+pub fn is_unanswered(e: &reqwest::Error) -> bool {
+    use std::io::ErrorKind as K;
+    if e.is_timeout() || e.is_connect() {
+        return true;
+    }
+    let dropped = find::<std::io::Error>(e).is_some_and(|io| {
+        matches!(
+            io.kind(),
+            K::ConnectionRefused | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe
+        )
+    });
+    dropped || find::<hyper::Error>(e).is_some_and(|h| h.is_incomplete_message())
+}
+
 /// The TLS problem behind a failure, in words, if TLS failed.
 pub fn tls_problem(e: &reqwest::Error) -> Option<String> {
     find::<rustls::Error>(e).map(tls_words)

@@ -41,4 +41,27 @@ pub enum FuzzError {
     Scenario(String),
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
+    /// A case's connections were still dropped after `attempts` tries while
+    /// the target answered other cases: it cannot keep up with the load.
+    #[error(
+        "the target refused or dropped connections under load, still after {attempts} attempts while it \
+         answered other cases"
+    )]
+    Overloaded {
+        attempts: u32,
+        #[source]
+        last: Box<FuzzError>,
+    },
+}
+
+impl FuzzError {
+    /// A request or control call got no answer at all (timed out, refused,
+    /// reset): the target is down, or overloaded if others were answered.
+    pub fn unanswered(&self) -> bool {
+        match self {
+            FuzzError::Send(e) => e.unanswered(),
+            FuzzError::Control(e) => e.unanswered(),
+            _ => false,
+        }
+    }
 }

@@ -38,7 +38,7 @@ mod variant;
 #[cfg(test)]
 mod tests;
 
-pub use campaign::{DEFAULT_JOBS, Finding, FuzzOptions, FuzzReport, fuzz, parse_duration};
+pub use campaign::{Finding, FuzzOptions, FuzzReport, fuzz, parse_duration};
 pub use case::{Case, CaseRequest, CaseStep, default_world};
 pub use coverage::{Coverage, progress_line};
 pub use driver::{Driver, Session, now_or_never};

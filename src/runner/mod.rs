@@ -1,9 +1,14 @@
-//! The runner: reaches a target (`target`), runs trials (`exec`, `suite`),
-//! checks answers and states (`check`), and says what happened (`outcome`),
+//! The runner: reaches a target (`target`), runs trials (`context`,
+//! `exec`, `suite`) as many at once as the target keeps up with (`load`,
+//! `gate`), checks answers and states (`check`), and says what happened
+//! (`outcome`),
 //! with volatile values and secrets removed from recordings (`redact`).
 
 mod check;
+mod context;
 mod exec;
+mod gate;
+mod load;
 mod outcome;
 mod redact;
 mod request;
@@ -13,8 +18,11 @@ mod suite;
 mod target;
 
 pub use check::expected_format;
-pub use exec::{RunContext, SCENARIO_HEADER, WITHHELD, missing_capabilities, run_trial, skip_reason};
-pub use outcome::{KEPT_BODY_BYTES, KEPT_TRIAL_BYTES, Mismatch, Outcome, Recorded, TrialResult};
+pub use context::{RunContext, SCENARIO_HEADER, WITHHELD, missing_capabilities, skip_reason};
+pub use exec::run_trial;
+pub use gate::{Gate, MAX_ATTEMPTS, Retry, Ticket};
+pub use load::{CEILING, Jobs, LoadControl, START};
+pub use outcome::{HarnessError, KEPT_BODY_BYTES, KEPT_TRIAL_BYTES, Mismatch, Outcome, Recorded, TrialResult};
 pub use redact::redact_body;
 pub use request::build_request;
 pub use safety::change_risk;

@@ -44,13 +44,61 @@ impl Mismatch {
     }
 }
 
+/// Why a trial (or a fuzz case) came to no verdict, by kind: the suite's
+/// circuit breaker and the load controller's retries decide on the kind,
+/// which is classified from the transport's typed error, never from the
+/// words. Each variant's text is the message reports print, rendered once
+/// (with its cause chain) where the error arose.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HarnessError {
+    /// No answer (timed out, refused, reset) and nothing else sent to the
+    /// target was answered meanwhile: the target is down. Trips the
+    /// suite's circuit breaker.
+    #[error("{0}")]
+    TargetDown(String),
+    /// Connections refused, reset or timed out while other requests were
+    /// answered, still after `attempts` tries: the target cannot keep up.
+    #[error(
+        "{cause} (the target refused or dropped connections under load, {attempts} attempts; a server with a \
+         small listen backlog or few threads cannot keep up: retry with fewer at once, e.g. --jobs 1)"
+    )]
+    Overloaded { cause: String, attempts: u32 },
+    /// Not sent: an earlier trial found the target down (its cause).
+    #[error("not run: the target stopped answering ({0})")]
+    NotSent(String),
+    /// Anything else: a world the target would not create, an answer cut
+    /// off or too large, a case file that does not load, a harness crash.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl HarnessError {
+    /// The text to scrub of secrets (the cause, without fixed words).
+    pub fn text_mut(&mut self) -> &mut String {
+        match self {
+            HarnessError::TargetDown(t) | HarnessError::NotSent(t) | HarnessError::Other(t) => t,
+            HarnessError::Overloaded { cause, .. } => cause,
+        }
+    }
+}
+
+/// Reports carry an error as its text, `{"cause": "…"}`, as they always did.
+impl Serialize for HarnessError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("HarnessError", 1)?;
+        st.serialize_field("cause", &self.to_string())?;
+        st.end()
+    }
+}
+
 /// The verdict on one trial.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "lowercase")]
 pub enum Outcome {
     Pass,
     Fail { mismatches: Vec<Mismatch> },
-    Error { cause: String },
+    Error(HarnessError),
     Skipped { reason: String },
 }
 
@@ -59,7 +107,7 @@ impl Outcome {
         match self {
             Outcome::Pass => "pass",
             Outcome::Fail { .. } => "fail",
-            Outcome::Error { .. } => "error",
+            Outcome::Error(_) => "error",
             Outcome::Skipped { .. } => "skipped",
         }
     }
@@ -134,7 +182,7 @@ impl TrialResult {
                 })
                 .collect::<Vec<_>>()
                 .join("\n"),
-            Outcome::Error { cause } => cause.clone(),
+            Outcome::Error(e) => e.to_string(),
             Outcome::Skipped { reason } => reason.clone(),
         }
     }

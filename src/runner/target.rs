@@ -9,7 +9,7 @@ use reqwest::Url;
 use reqwest::header::{CONTENT_TYPE, LOCATION};
 use serde::Deserialize;
 
-use super::exec::RunContext;
+use super::context::RunContext;
 use crate::client::{
     BodyError, ControlClient, EcsClient, HttpOptions, MAX_RESPONSE_BYTES, Secret, TlsOptions, excerpt, host_header,
     http_client, read_capped, tls_problem, transport_cause,
