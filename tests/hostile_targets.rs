@@ -150,11 +150,11 @@ async fn a_target_that_never_answers_costs_one_timeout_for_the_whole_suite() {
             _ => None,
         })
         .collect();
-    assert!(errors.iter().any(|e| matches!(e, HarnessError::TargetDown(_))));
+    assert!(errors.iter().any(|e| matches!(e, HarnessError::TargetDown { .. })));
     assert!(
         errors
             .iter()
-            .all(|e| matches!(e, HarnessError::TargetDown(_) | HarnessError::NotSent(_))),
+            .all(|e| matches!(e, HarnessError::TargetDown { .. } | HarnessError::NotSent(_))),
         "{errors:?}"
     );
 }

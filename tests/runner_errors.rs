@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use modspec::client::Unanswered;
 use modspec::commands::{RunOptions, run};
 use modspec::report::{ExitStatus, print_results, render_json, render_junit, render_summary};
 use modspec::runner::{HarnessError, Outcome};
@@ -197,7 +198,7 @@ async fn a_hanging_api_costs_one_timeout_not_one_per_scenario() {
     assert!(
         causes
             .iter()
-            .any(|e| matches!(e, HarnessError::TargetDown(c) if c.contains("timed out"))),
+            .any(|e| matches!(e, HarnessError::TargetDown { cause, how: Unanswered::TimedOut } if cause.contains("timed out"))),
         "{causes:?}"
     );
 }

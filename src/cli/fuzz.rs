@@ -191,7 +191,10 @@ pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     opts.timeout = timeout;
     opts.tls = tls;
     let report = rt.block_on(modspec::fuzz::fuzz(&opts)).map_err(|e| {
-        let hint = load_hint(e.unanswered() || matches!(e, FuzzError::Overloaded { .. }), opts.jobs);
+        let hint = load_hint(
+            e.unanswered().is_some() || matches!(e, FuzzError::Overloaded { .. }),
+            opts.jobs,
+        );
         let e = anyhow::Error::new(e);
         match hint {
             Some(hint) => e.context(hint),

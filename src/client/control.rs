@@ -14,7 +14,7 @@ use crate::spec::World;
 /// which is a harness error, never a conformance verdict.
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
-    #[error("control protocol at {url}{}: {}", if super::is_unanswered(source) { " (target not answering)" } else { "" }, super::transport_cause(source))]
+    #[error("control protocol at {url}{}: {}", if super::unanswered(source).is_some() { " (target not answering)" } else { "" }, super::transport_cause(source))]
     Transport { url: String, source: reqwest::Error },
     #[error("control protocol at {url} answered HTTP {status} (expected {want}): {body}")]
     Status {
@@ -30,9 +30,12 @@ pub enum ControlError {
 }
 
 impl ControlError {
-    /// The call got no answer at all (timed out, refused, reset).
-    pub fn unanswered(&self) -> bool {
-        matches!(self, ControlError::Transport { source, .. } if super::is_unanswered(source))
+    /// How the call got no answer at all (timed out, refused, reset), if so.
+    pub fn unanswered(&self) -> Option<super::Unanswered> {
+        match self {
+            ControlError::Transport { source, .. } => super::unanswered(source),
+            _ => None,
+        }
     }
 }
 

@@ -68,13 +68,13 @@ pub enum SendError {
 }
 
 impl SendError {
-    /// The request got no answer at all (timed out, refused, reset): the
-    /// target is overloaded or down, as opposed to answering wrongly.
-    pub fn unanswered(&self) -> bool {
+    /// How the request got no answer at all (timed out, refused, reset),
+    /// if so: the target is overloaded or down, not answering wrongly.
+    pub fn unanswered(&self) -> Option<super::Unanswered> {
         match self {
-            SendError::Timeout { .. } | SendError::Connect { .. } => true,
-            SendError::Transport { source, .. } => super::is_unanswered(source),
-            SendError::BrokenAnswer { .. } | SendError::TooLarge { .. } => false,
+            SendError::Timeout { .. } => Some(super::Unanswered::TimedOut),
+            SendError::Connect { source, .. } | SendError::Transport { source, .. } => super::unanswered(source),
+            SendError::BrokenAnswer { .. } | SendError::TooLarge { .. } => None,
         }
     }
 }

@@ -141,15 +141,23 @@ pub fn transport_cause(e: &reqwest::Error) -> String {
     chain
 }
 
-/// True when a request got no answer at all: nothing within the timeout,
-/// or the connection was refused, reset or closed before an answer began.
-/// Under load that is a target that cannot keep up; with nothing else
-/// answered meanwhile, a target that is down. Decided from the error's
-/// types, never its words.
-pub fn is_unanswered(e: &reqwest::Error) -> bool {
+/// How a request got no answer at all. Under load that is a target that
+/// cannot keep up; with nothing else answered meanwhile, a target that is
+/// down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unanswered {
+    /// Nothing within the timeout (a connection or an answer).
+    TimedOut,
+    /// Refused, reset or closed before an answer began: at once.
+    Dropped,
+}
+
+/// Whether, and how, a request got no answer at all; decided from the
+/// error's types, never its words.
+pub fn unanswered(e: &reqwest::Error) -> Option<Unanswered> {
     use std::io::ErrorKind as K;
-    if e.is_timeout() || e.is_connect() {
-        return true;
+    if e.is_timeout() {
+        return Some(Unanswered::TimedOut);
     }
     let dropped = find::<std::io::Error>(e).is_some_and(|io| {
         matches!(
@@ -157,7 +165,8 @@ pub fn is_unanswered(e: &reqwest::Error) -> bool {
             K::ConnectionRefused | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe
         )
     });
-    dropped || find::<hyper::Error>(e).is_some_and(|h| h.is_incomplete_message())
+    let closed = find::<hyper::Error>(e).is_some_and(|h| h.is_incomplete_message());
+    (e.is_connect() || dropped || closed).then_some(Unanswered::Dropped)
 }
 
 /// The TLS problem behind a failure, in words, if TLS failed.

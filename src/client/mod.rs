@@ -13,7 +13,8 @@ mod secret;
 pub use control::{ControlClient, ControlError, WorldHandle, excerpt};
 pub use ecs::{BodyError, EcsClient, Exchange, MAX_RESPONSE_BYTES, SendError, host_header, read_capped};
 pub use http::{
-    HttpClientError, HttpOptions, TlsOptions, http_client, is_unanswered, tls_problem, tls_provider, transport_cause,
+    HttpClientError, HttpOptions, TlsOptions, Unanswered, http_client, tls_problem, tls_provider, transport_cause,
+    unanswered,
 };
 pub use prepare::{Damage, EcsRequest, Prepared, SignatureStyle, UNKNOWN_ACCESS_KEY, prepare};
 pub use scrub::{MARK as SECRET_MARK, scrub, scrub_string};

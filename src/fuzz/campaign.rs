@@ -218,7 +218,7 @@ pub async fn fuzz(opts: &FuzzOptions) -> Result<FuzzReport, FuzzError> {
         first_error_unanswered: tally
             .first_error
             .as_ref()
-            .is_some_and(|e| e.unanswered() || matches!(e, FuzzError::Overloaded { .. })),
+            .is_some_and(|e| e.unanswered().is_some() || matches!(e, FuzzError::Overloaded { .. })),
         first_error: tally.first_error.map(|e| crate::util::error_chain(&e)),
         shard: opts.shard,
         coverage: tally.coverage,
@@ -295,7 +295,7 @@ async fn run_cases(runner: &Runner, profile: Profile, opts: &FuzzOptions, runs: 
                 t.errors += 1;
                 // A target that answered nothing since the case started is
                 // down: more cases would each wait for a timeout.
-                if t.errors >= MAX_ERRORS || e.unanswered() {
+                if t.errors >= MAX_ERRORS || e.unanswered().is_some() {
                     t.fatal = true;
                     work.limit.store(0, Ordering::Relaxed);
                 }
@@ -401,16 +401,18 @@ impl Work {
     async fn run_case(&self, case: &Case, mut ticket: Ticket) -> Result<CaseRun, FuzzError> {
         let mut attempt = 1;
         loop {
-            let e = match self.runner.run(case).await {
+            let (e, how) = match self.runner.run(case).await {
                 Ok(run) => {
                     // The world's creation and deletion besides the requests.
                     ticket.answered(run.sent.len() + 2);
                     return Ok(run);
                 }
-                Err(e) if e.unanswered() => e,
-                Err(e) => return Err(e),
+                Err(e) => match e.unanswered() {
+                    Some(how) => (e, how),
+                    None => return Err(e),
+                },
             };
-            match ticket.dropped(attempt) {
+            match ticket.dropped(attempt, how) {
                 Retry::After(wait) => tokio::time::sleep(wait).await,
                 Retry::Down => return Err(e),
                 Retry::Overloaded => {

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::client::{ControlError, SendError};
+use crate::client::{ControlError, SendError, Unanswered};
 use crate::runner::TargetError;
 
 /// Why fuzzing (or replaying a finding) could not be done.
@@ -57,11 +57,11 @@ pub enum FuzzError {
 impl FuzzError {
     /// A request or control call got no answer at all (timed out, refused,
     /// reset): the target is down, or overloaded if others were answered.
-    pub fn unanswered(&self) -> bool {
+    pub fn unanswered(&self) -> Option<Unanswered> {
         match self {
             FuzzError::Send(e) => e.unanswered(),
             FuzzError::Control(e) => e.unanswered(),
-            _ => false,
+            _ => None,
         }
     }
 }

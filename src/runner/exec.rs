@@ -47,7 +47,7 @@ pub async fn run_trial(ctx: &RunContext, trial: &Trial) -> TrialResult {
         Err(e) => Outcome::Error(e),
     };
     let worlds = std::mem::take(&mut run.worlds);
-    let down = matches!(outcome, Outcome::Error(HarnessError::TargetDown(_)));
+    let down = matches!(outcome, Outcome::Error(HarnessError::TargetDown { .. }));
     if let (Some(control), false) = (&ctx.control, down) {
         for w in worlds.values() {
             // Best effort: a world left behind is no verdict on the trial.
@@ -107,11 +107,7 @@ fn scrub_result(result: &mut TrialResult, secrets: &[&Secret]) {
 /// being down (or overloaded: the suite tells which), anything else is a
 /// target that could not be prepared.
 fn control_error(e: &ControlError, what: String) -> HarnessError {
-    let text = format!("{what}: {e}");
-    match e.unanswered() {
-        true => HarnessError::TargetDown(text),
-        false => HarnessError::Other(text),
-    }
+    HarnessError::of(e.unanswered(), format!("{what}: {e}"))
 }
 
 /// One step in the terms of a round: the stand-in instance of a live case
@@ -271,10 +267,7 @@ impl<'a> TrialRun<'a> {
             .ecs
             .send_prepared(&prepared, &[(SCENARIO_HEADER, &self.trial.id)])
             .await
-            .map_err(|e| match e.unanswered() {
-                true => HarnessError::TargetDown(format!("{label}: {e}")),
-                false => HarnessError::Other(format!("{label}: {e}")),
-            })?;
+            .map_err(|e| HarnessError::of(e.unanswered(), format!("{label}: {e}")))?;
         ex.scrub(&secrets(ctx, &self.worlds));
         record(self.result, label, &ex, &creds.1);
         let findings = &mut self.findings;

@@ -2,11 +2,13 @@
 //! controller's limit of units (trials, fuzz cases) run at once, and the
 //! retry policy for a unit whose connection was dropped.
 //!
-//! A dropped connection is overload when the target answered other work
-//! since the unit started (retry it, after a backoff), and the target
-//! being down when it answered nothing meanwhile (no retry: a dead target
-//! must end the run within about one timeout). A unit still dropped after
-//! [`MAX_ATTEMPTS`] while others were answered is reported as overload.
+//! A unit that got no answer is retried, after a backoff, while that can
+//! be overload: when the target answered other work since the unit
+//! started, or when the connection was refused or reset at once (at the
+//! start of a run nothing has been answered yet). A timeout with nothing
+//! answered meanwhile is the target being down: no retry, so a dead target
+//! ends the run within about one timeout. After [`MAX_ATTEMPTS`] a unit is
+//! reported as overload if others were answered, else as the target down.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -14,6 +16,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 use super::load::{Jobs, LoadControl};
+use crate::client::Unanswered;
 
 /// Tries of one unit whose connections are dropped under load.
 pub const MAX_ATTEMPTS: u32 = 5;
@@ -25,7 +28,8 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 pub enum Retry {
     /// The target answered others meanwhile: try again after this wait.
     After(Duration),
-    /// The target answered nothing since the unit started: it is down.
+    /// The target answered nothing since the unit started, and it timed
+    /// out or was refused [`MAX_ATTEMPTS`] times: it is down.
     Down,
     /// Still dropped after [`MAX_ATTEMPTS`] while others were answered.
     Overloaded,
@@ -118,18 +122,17 @@ impl Ticket {
         drop(st);
     }
 
-    /// The unit's connection was dropped on its `attempt`-th try (from 1).
-    pub fn dropped(self, attempt: u32) -> Retry {
+    /// The unit got no answer (`how`) on its `attempt`-th try (from 1).
+    pub fn dropped(self, attempt: u32, how: Unanswered) -> Retry {
         let mut st = self.gate.lock();
         self.gate.update(&mut st, |l| l.dropped(self.epoch));
         let progressed = st.answered != self.answered_before;
         drop(st);
-        if !progressed {
-            Retry::Down
-        } else if attempt >= MAX_ATTEMPTS {
-            Retry::Overloaded
-        } else {
-            Retry::After(FIRST_BACKOFF * 2u32.pow(attempt.saturating_sub(1).min(8)))
+        match (progressed, how) {
+            (false, Unanswered::TimedOut) => Retry::Down,
+            _ if attempt < MAX_ATTEMPTS => Retry::After(FIRST_BACKOFF * 2u32.pow(attempt.saturating_sub(1).min(8))),
+            (true, _) => Retry::Overloaded,
+            (false, Unanswered::Dropped) => Retry::Down,
         }
     }
 }
@@ -165,9 +168,9 @@ mod tests {
         let gate = Gate::new(Jobs::Adaptive);
         let (a, b) = (gate.acquire().await, gate.acquire().await);
         assert_eq!(gate.limit(), START);
-        // Both dropped, nothing answered: the limit halves, and the target
-        // counts as down.
-        assert_eq!(a.dropped(1), Retry::Down);
+        // Timed out with nothing answered: the limit halves, and the target
+        // counts as down at once.
+        assert_eq!(a.dropped(1, Unanswered::TimedOut), Retry::Down);
         assert_eq!(gate.limit(), 1);
         drop(b);
         let _one = gate.acquire().await;
@@ -185,7 +188,23 @@ mod tests {
                 MAX_ATTEMPTS => Retry::Overloaded,
                 n => Retry::After(FIRST_BACKOFF * 2u32.pow(n - 1)),
             };
-            assert_eq!(t.dropped(attempt), want);
+            assert_eq!(t.dropped(attempt, Unanswered::TimedOut), want);
         }
+    }
+
+    #[tokio::test]
+    async fn a_refusal_with_nothing_answered_is_retried_then_down() {
+        let gate = Gate::new(Jobs::Fixed(1));
+        for attempt in 1..=MAX_ATTEMPTS {
+            let want = match attempt {
+                MAX_ATTEMPTS => Retry::Down,
+                n => Retry::After(FIRST_BACKOFF * 2u32.pow(n - 1)),
+            };
+            assert_eq!(gate.acquire().await.dropped(attempt, Unanswered::Dropped), want);
+        }
+        // A backoff of a dead target's refusals stays short: all of them
+        // together are under a few seconds, not a timeout per trial.
+        let total: Duration = (1..MAX_ATTEMPTS).map(|n| FIRST_BACKOFF * 2u32.pow(n - 1)).sum();
+        assert!(total <= Duration::from_secs(3), "{total:?}");
     }
 }

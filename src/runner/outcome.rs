@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::client::Unanswered;
 use crate::spec::RuleId;
 use crate::verdict::Check;
 
@@ -54,8 +55,8 @@ pub enum HarnessError {
     /// No answer (timed out, refused, reset) and nothing else sent to the
     /// target was answered meanwhile: the target is down. Trips the
     /// suite's circuit breaker.
-    #[error("{0}")]
-    TargetDown(String),
+    #[error("{cause}")]
+    TargetDown { cause: String, how: Unanswered },
     /// Connections refused, reset or timed out while other requests were
     /// answered, still after `attempts` tries: the target cannot keep up.
     #[error(
@@ -73,11 +74,20 @@ pub enum HarnessError {
 }
 
 impl HarnessError {
+    /// A transport failure: the target down (until the suite finds it
+    /// overloaded) if the request got no answer at all, else another error.
+    pub fn of(unanswered: Option<Unanswered>, cause: String) -> Self {
+        match unanswered {
+            Some(how) => HarnessError::TargetDown { cause, how },
+            None => HarnessError::Other(cause),
+        }
+    }
+
     /// The text to scrub of secrets (the cause, without fixed words).
     pub fn text_mut(&mut self) -> &mut String {
         match self {
-            HarnessError::TargetDown(t) | HarnessError::NotSent(t) | HarnessError::Other(t) => t,
-            HarnessError::Overloaded { cause, .. } => cause,
+            HarnessError::NotSent(t) | HarnessError::Other(t) => t,
+            HarnessError::TargetDown { cause, .. } | HarnessError::Overloaded { cause, .. } => cause,
         }
     }
 }

@@ -146,15 +146,15 @@ impl Shared {
         loop {
             let ticket = self.gate.acquire().await;
             let mut r = self.attempt(trial).await;
-            let cause = match &r.outcome {
+            let (cause, how) = match &r.outcome {
                 Outcome::Pass | Outcome::Fail { .. } => {
                     ticket.answered(r.recorded.len());
                     return r;
                 }
-                Outcome::Error(HarnessError::TargetDown(cause)) => cause.clone(),
+                Outcome::Error(HarnessError::TargetDown { cause, how }) => (cause.clone(), *how),
                 _ => return r,
             };
-            match ticket.dropped(attempt) {
+            match ticket.dropped(attempt, how) {
                 Retry::After(wait) => {
                     self.sleep(wait).await;
                     attempt += 1;
