@@ -150,29 +150,7 @@ pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     let rt = runtime()?;
     if let Some(file) = &args.replay {
         let replay = modspec::fuzz::replay(file, args.target.as_ref(), args.control.as_ref(), mutant, timeout, &tls);
-        let results = rt.block_on(replay)?;
-        print_results(&mut std::io::stdout().lock(), &results, true)?;
-        for rec in results.iter().flat_map(|r| &r.recorded) {
-            println!(
-                "{}: {} {}\n{}",
-                safe(&rec.step),
-                rec.status,
-                safe(&rec.content_type),
-                safe(&rec.body)
-            );
-        }
-        // A finding that could not run (skipped: the target lacks what it
-        // needs) reproduced nothing: that is not a pass.
-        if let Some(reason) = results.iter().find_map(|r| match &r.outcome {
-            modspec::runner::Outcome::Skipped { reason } => Some(reason),
-            _ => None,
-        }) {
-            eprintln!("the finding could not be replayed: {}", safe(reason));
-            return Ok(ExitCode::from(2));
-        }
-        return Ok(exit(
-            modspec::report::Summary::of(&results, Duration::ZERO).exit_status(),
-        ));
+        return replayed(rt.block_on(replay)?);
     }
     let mut opts = modspec::fuzz::FuzzOptions::new(args.seed);
     opts.target = args.target;
@@ -201,9 +179,19 @@ pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
             None => e,
         }
     })?;
+    finish(&report, &opts, args.json.as_deref())
+}
+
+/// Prints the campaign's report and findings (and writes `--json`); the
+/// exit status.
+fn finish(
+    report: &modspec::fuzz::FuzzReport,
+    opts: &modspec::fuzz::FuzzOptions,
+    json: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
     print!("{}", report.coverage.table());
-    if let Some(path) = &args.json {
-        std::fs::write(path, modspec::fuzz::summary_json(&report, opts.seed))
+    if let Some(path) = json {
+        std::fs::write(path, modspec::fuzz::summary_json(report, opts.seed))
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     println!(
@@ -248,6 +236,32 @@ pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Prints a replayed finding's results and answers; its exit status.
+fn replayed(results: Vec<modspec::runner::TrialResult>) -> anyhow::Result<ExitCode> {
+    print_results(&mut std::io::stdout().lock(), &results, true)?;
+    for rec in results.iter().flat_map(|r| &r.recorded) {
+        println!(
+            "{}: {} {}\n{}",
+            safe(&rec.step),
+            rec.status,
+            safe(&rec.content_type),
+            safe(&rec.body)
+        );
+    }
+    // A finding that could not run (skipped: the target lacks what it
+    // needs) reproduced nothing: that is not a pass.
+    if let Some(reason) = results.iter().find_map(|r| match &r.outcome {
+        modspec::runner::Outcome::Skipped { reason } => Some(reason),
+        _ => None,
+    }) {
+        eprintln!("the finding could not be replayed: {}", safe(reason));
+        return Ok(ExitCode::from(2));
+    }
+    Ok(exit(
+        modspec::report::Summary::of(&results, Duration::ZERO).exit_status(),
+    ))
 }
 
 /// Connections refused, reset or timed out (`dropped`): say so, and how

@@ -137,7 +137,7 @@ pub async fn run(opts: &RunOptions) -> RunOutput {
             match start_embedded(&config).await {
                 Ok(e) => Some(e),
                 Err(e) => {
-                    run_error = Some(e.to_string());
+                    run_error = Some(crate::util::error_chain(&e));
                     None
                 }
             }
@@ -172,7 +172,8 @@ pub async fn run(opts: &RunOptions) -> RunOutput {
                     .collect();
                 results.extend(ran);
             }
-            Err(e) => run_error = Some(e.to_string()),
+            // The cause chain, each link once.
+            Err(e) => run_error = Some(crate::util::error_chain(&e)),
         }
     }
     drop(embedded);

@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use arbitrary::Unstructured;
 use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::Url;
 
@@ -23,15 +22,15 @@ use super::driver::Driver;
 use super::error::FuzzError;
 use super::exec::{CaseRun, Runner};
 use super::finding::{exchange_text, round_trip, scenario_yaml};
-use super::generator::{Profile, generate};
+use super::generator::Profile;
 use super::judge::Disagreement;
 use super::merge::RECORD_SUFFIX;
 use super::record::{FindingRecord, finding_key};
-use super::rng::case_bytes;
 use super::shard::Shard;
 use super::shrink::{SHRINK_BUDGET, shrink};
+use super::workers::{Message, Work};
 use crate::client::TlsOptions;
-use crate::runner::{Gate, Jobs, Retry, Ticket, start_embedded};
+use crate::runner::{Gate, Jobs, start_embedded};
 use crate::server::ServerConfig;
 use crate::spec::Mutant;
 
@@ -163,8 +162,6 @@ pub fn parse_duration(s: &str) -> Result<Duration, FuzzError> {
     Ok(Duration::from_secs(secs))
 }
 
-type Message = (u64, Case, Result<CaseRun, FuzzError>);
-
 /// Runs a campaign.
 pub async fn fuzz(opts: &FuzzOptions) -> Result<FuzzReport, FuzzError> {
     if opts.mutant.is_some() && opts.target.is_some() {
@@ -241,6 +238,7 @@ pub async fn fuzz(opts: &FuzzOptions) -> Result<FuzzReport, FuzzError> {
 type Found = BTreeMap<String, (u64, Case, CaseRun, u64)>;
 
 /// What the workers produced.
+#[derive(Default)]
 struct Tally {
     cases: u64,
     requests: u64,
@@ -275,35 +273,15 @@ async fn run_cases(runner: &Runner, profile: Profile, opts: &FuzzOptions, runs: 
     }
     drop(tx);
     let bar = progress_bar(opts.progress, opts.runs.filter(|_| opts.time.is_none()));
-    let mut t = Tally {
-        cases: 0,
-        requests: 0,
-        found: Found::new(),
-        errors: 0,
-        first_error: None,
-        coverage: Coverage::default(),
-        ran: Vec::new(),
-        fatal: false,
-    };
+    let mut t = Tally::default();
     let mut last_line = Instant::now();
     while let Some((i, case, result)) = rx.recv().await {
         t.cases += 1;
         bar.inc(1);
-        let run = match result {
-            Ok(run) => run,
-            Err(e) => {
-                t.errors += 1;
-                // A target that answered nothing since the case started is
-                // down: more cases would each wait for a timeout.
-                if t.errors >= MAX_ERRORS || e.unanswered().is_some() {
-                    t.fatal = true;
-                    work.limit.store(0, Ordering::Relaxed);
-                }
-                t.first_error.get_or_insert(e);
-                continue;
-            }
-        };
-        t.add(i, case, run, opts, &work.limit);
+        match result {
+            Ok(run) => t.add(i, case, run, opts, &work.limit),
+            Err(e) => t.failed(e, &work.limit),
+        }
         if opts.progress_lines.is_some_and(|every| last_line.elapsed() >= every) {
             last_line = Instant::now();
             eprintln!(
@@ -327,6 +305,19 @@ async fn run_cases(runner: &Runner, profile: Profile, opts: &FuzzOptions, runs: 
 }
 
 impl Tally {
+    /// Counts a case that could not be run; too many, or a target found
+    /// down, end the campaign.
+    fn failed(&mut self, e: FuzzError, limit: &AtomicU64) {
+        self.errors += 1;
+        // The gate found nothing answered since the case started (or only
+        // refusals): the target is down, and more cases would each wait.
+        if self.errors >= MAX_ERRORS || e.unanswered().is_some() {
+            self.fatal = true;
+            limit.store(0, Ordering::Relaxed);
+        }
+        self.first_error.get_or_insert(e);
+    }
+
     /// Counts one case that ran; its disagreement, if any, becomes or
     /// joins a finding, and with `stop_at_first` lowers the case limit.
     fn add(&mut self, i: u64, case: Case, run: CaseRun, opts: &FuzzOptions, limit: &AtomicU64) {
@@ -351,79 +342,6 @@ impl Tally {
         }
         if opts.stop_at_first {
             limit.fetch_min(i + 1, Ordering::Relaxed);
-        }
-    }
-}
-
-/// What the campaign's workers share: the case stream and the gate that
-/// sets how many cases run at once.
-struct Work {
-    runner: Runner,
-    profile: Profile,
-    seed: u64,
-    shard: Shard,
-    /// The next position in the shard's slice of the stream.
-    next: AtomicU64,
-    /// Cases at or past this index are not started.
-    limit: AtomicU64,
-    deadline: Option<Instant>,
-    gate: Arc<Gate>,
-}
-
-impl Work {
-    /// Takes the next case once the gate admits one, until none is left.
-    async fn worker(self: Arc<Self>, tx: tokio::sync::mpsc::UnboundedSender<Message>) {
-        loop {
-            let ticket = self.gate.acquire().await;
-            // The shard's j-th case is case i of the whole stream.
-            let Some(i) = self.shard.case_index(self.next.fetch_add(1, Ordering::Relaxed)) else {
-                break;
-            };
-            if i >= self.limit.load(Ordering::Relaxed) || self.deadline.is_some_and(|d| Instant::now() >= d) {
-                break;
-            }
-            let bytes = case_bytes(self.seed, i);
-            let Ok(case) = generate(&mut Unstructured::new(&bytes), self.profile) else {
-                continue;
-            };
-            let result = self.run_case(&case, ticket).await;
-            if tx.send((i, case, result)).is_err() {
-                break;
-            }
-            // The in-process driver never waits; let the collector run.
-            tokio::task::yield_now().await;
-        }
-    }
-
-    /// Runs a case, again while its connections are dropped under load:
-    /// the case depends only on (seed, i), so a retry is the same case,
-    /// and a case is never dropped or judged on a connection that failed.
-    async fn run_case(&self, case: &Case, mut ticket: Ticket) -> Result<CaseRun, FuzzError> {
-        let mut attempt = 1;
-        loop {
-            let (e, how) = match self.runner.run(case).await {
-                Ok(run) => {
-                    // The world's creation and deletion besides the requests.
-                    ticket.answered(run.sent.len() + 2);
-                    return Ok(run);
-                }
-                Err(e) => match e.unanswered() {
-                    Some(how) => (e, how),
-                    None => return Err(e),
-                },
-            };
-            match ticket.dropped(attempt, how) {
-                Retry::After(wait) => tokio::time::sleep(wait).await,
-                Retry::Down => return Err(e),
-                Retry::Overloaded => {
-                    return Err(FuzzError::Overloaded {
-                        attempts: attempt,
-                        last: Box::new(e),
-                    });
-                }
-            }
-            attempt += 1;
-            ticket = self.gate.acquire().await;
         }
     }
 }

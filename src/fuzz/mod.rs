@@ -7,7 +7,9 @@
 //!   protocol damage, then `spec::decide` over the world and its clock).
 //! - `judge`, `driver`, `exec`: run a case on a target (HTTP, or the
 //!   reference server's handler in-process) and compare.
-//! - `shrink`, `finding`, `campaign`, `replay`: `modspec fuzz`.
+//! - `shrink`, `finding`, `campaign`, `replay`: `modspec fuzz`; `workers`
+//!   run its cases as many at once as the target keeps up with, retrying
+//!   those whose connections were dropped under load.
 //! - `shard` (`--shard K/N`), `record` (a finding's key and record file),
 //!   `merge` (`fuzz merge`), `summary` (coverage, `--json`, progress lines).
 //! - [`targets`]: the property functions behind the libFuzzer targets in
@@ -34,6 +36,7 @@ mod shrink;
 mod summary;
 pub mod targets;
 mod variant;
+mod workers;
 
 #[cfg(test)]
 mod tests;

@@ -6,6 +6,7 @@
 
 mod check;
 mod context;
+mod credentials;
 mod exec;
 mod gate;
 mod load;
@@ -19,6 +20,7 @@ mod target;
 
 pub use check::expected_format;
 pub use context::{RunContext, SCENARIO_HEADER, WITHHELD, missing_capabilities, skip_reason};
+pub use credentials::{CredentialsError, load_credentials};
 pub use exec::run_trial;
 pub use gate::{Gate, MAX_ATTEMPTS, Retry, Ticket};
 pub use load::{CEILING, Jobs, LoadControl, START};
@@ -27,7 +29,4 @@ pub use redact::redact_body;
 pub use request::build_request;
 pub use safety::change_risk;
 pub use suite::{Deadline, NOT_RUN, Pace, Progress, load_error_result, run_all, run_paced};
-pub use target::{
-    Connect, CredentialsError, Embedded, TargetError, TargetInfo, connect, is_loopback, load_credentials,
-    start_embedded,
-};
+pub use target::{Connect, Embedded, TargetError, TargetInfo, connect, is_loopback, start_embedded};

@@ -28,5 +28,5 @@ pub use control::{ALL_CAPABILITIES, PREFIX as CONTROL_PREFIX, PROTOCOL as CONTRO
 pub use gateway::RawRequest;
 pub use limits::{ConnLimits, FD_RESERVE, default_max_connections, fd_limit, max_connections_allowed};
 pub use respond::Answer;
-pub use store::{Limits, Store};
+pub use store::{Limits, Store, StoreError};
 pub use tls::{TlsError, TlsIdentity};
