@@ -197,3 +197,32 @@ impl TrialResult {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_reports_as_its_text_under_cause_whatever_its_kind() {
+        let down = HarnessError::of(Some(Unanswered::TimedOut), "step 1: timed out".into());
+        assert!(matches!(down, HarnessError::TargetDown { .. }));
+        assert!(matches!(HarnessError::of(None, "x".into()), HarnessError::Other(_)));
+        let overloaded = HarnessError::Overloaded {
+            cause: "step 1: reset".into(),
+            attempts: 5,
+        };
+        for (e, text) in [
+            (down, "step 1: timed out".to_string()),
+            (
+                HarnessError::NotSent("t: x".into()),
+                "not run: the target stopped answering (t: x)".into(),
+            ),
+            (overloaded.clone(), overloaded.to_string()),
+        ] {
+            let json = serde_json::to_value(Outcome::Error(e)).unwrap();
+            assert_eq!(json, serde_json::json!({"outcome": "error", "cause": text}));
+        }
+        let text = overloaded.to_string();
+        assert!(text.starts_with("step 1: reset (") && text.contains("5 attempts") && text.contains("--jobs"));
+    }
+}
