@@ -18,7 +18,7 @@ fn campaign(seed: u64, runs: u64, mutant: Option<&str>) -> FuzzOptions {
     let mut o = FuzzOptions::new(seed);
     o.in_process = true;
     o.runs = Some(runs);
-    o.jobs = 4;
+    o.jobs = modspec::runner::Jobs::Fixed(4);
     o.mutant = mutant.map(|m| m.parse::<Mutant>().expect("mutant name"));
     o
 }

@@ -101,7 +101,7 @@ pub async fn suite_rate(
     let started = Instant::now();
     let (mut api_requests, mut failures) = (0, 0);
     for _ in 0..rounds {
-        for r in crate::runner::run_all(&ctx, &lib.trials, jobs).await {
+        for r in crate::runner::run_all(&ctx, &lib.trials, crate::runner::Jobs::Fixed(jobs)).await {
             api_requests += r.recorded.len();
             failures += usize::from(!matches!(r.outcome, crate::runner::Outcome::Pass));
         }

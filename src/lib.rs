@@ -31,8 +31,9 @@
 //!   and the states read after it) is judged, for the runner and the fuzzer
 //!   alike; its table of checks says which are contract and which
 //!   informative (`--strict`).
-//! - [`runner`]: runs trials against a target and judges them through
-//!   [`verdict`].
+//! - [`runner`]: runs trials against a target, as many at once as it keeps
+//!   up with (the load controller and gate that [`fuzz`] shares), and
+//!   judges them through [`verdict`].
 //! - [`report`], [`commands`], [`snapshots`]: presentation and the library
 //!   side of the subcommands; [`fuzz`] and [`bench`](mod@bench); [`util`]
 //!   (`terminal_safe` for every human-readable output).

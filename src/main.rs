@@ -79,7 +79,10 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {}", modspec::util::terminal_safe(&format!("{e:#}")));
+            // Each link of the chain once: some texts already quote their
+            // source (a transport cause with its TLS words).
+            let chain = modspec::util::error_chain(e.as_ref());
+            eprintln!("error: {}", modspec::util::terminal_safe(&chain));
             ExitCode::from(2)
         }
     }

@@ -56,7 +56,7 @@ pub fn write_dir(dir: &Path, results: &[TrialResult]) -> Result<Written, Snapsho
     };
     std::fs::create_dir_all(dir).map_err(fail(dir))?;
     let mut done = Written::default();
-    for r in results.iter().filter(|r| !matches!(r.outcome, Outcome::Error { .. })) {
+    for r in results.iter().filter(|r| !matches!(r.outcome, Outcome::Error(_))) {
         done.current += 1;
         let path = dir.join(format!("{}.snap", snapshot_name(&r.id)));
         let text = render(r);

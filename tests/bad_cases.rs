@@ -54,17 +54,17 @@ async fn every_bad_case_file_is_located_and_the_good_one_still_passes() {
     let root = format!("{}{}", dir.display(), std::path::MAIN_SEPARATOR);
     let mut lines = Vec::new();
     for name in names.iter().filter(|n| *n != "good") {
-        let errors: Vec<&str> = out
+        let errors: Vec<String> = out
             .results
             .iter()
             .filter(|r| &r.id == name)
             .filter_map(|r| match &r.outcome {
-                Outcome::Error { cause } => Some(cause.as_str()),
+                Outcome::Error(e) => Some(e.to_string()),
                 _ => None,
             })
             .collect();
         assert_eq!(errors.len(), 1, "{name}: one error per broken file, got {errors:?}");
-        let e = errors[0];
+        let e = errors[0].as_str();
         let (path, line, _) = located(e).unwrap_or_else(|| panic!("{name}: not `path:line:col: message`: {e}"));
         assert_eq!(Path::new(path), dir.join(format!("{name}.yaml")), "{e}");
         let text = std::fs::read_to_string(dir.join(format!("{name}.yaml"))).unwrap();

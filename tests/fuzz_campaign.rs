@@ -27,7 +27,7 @@ fn campaign(seed: u64, runs: u64, mutant: Option<&str>) -> FuzzOptions {
     let mut o = FuzzOptions::new(seed);
     o.in_process = true;
     o.runs = Some(runs);
-    o.jobs = 4;
+    o.jobs = modspec::runner::Jobs::Fixed(4);
     o.mutant = mutant.map(|m| m.parse::<Mutant>().expect("mutant name"));
     o
 }
@@ -55,7 +55,7 @@ fn the_same_seed_gives_identical_findings() {
     let mut o = campaign(7, 2000, Some("P3-upper-accepts-101"));
     o.max_findings = 3;
     let a = go(&rt, &o);
-    o.jobs = 13;
+    o.jobs = modspec::runner::Jobs::Fixed(13);
     let b = go(&rt, &o);
     let view = |r: &FuzzReport| -> Vec<(String, String)> {
         r.findings

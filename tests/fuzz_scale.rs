@@ -29,7 +29,7 @@ fn campaign(seed: u64, runs: u64, mutant: Option<&str>, out: Option<&Path>) -> F
     let mut o = FuzzOptions::new(seed);
     o.in_process = true;
     o.runs = Some(runs);
-    o.jobs = 4;
+    o.jobs = modspec::runner::Jobs::Fixed(4);
     o.max_findings = 50;
     o.record_indices = true;
     o.mutant = mutant.map(|m| m.parse::<Mutant>().expect("mutant name"));

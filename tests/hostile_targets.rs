@@ -13,7 +13,7 @@ use hostile_servers::{Api, Control, LEAKY_SECRET, start};
 use modspec::client::MAX_RESPONSE_BYTES;
 use modspec::commands::{RunOptions, run};
 use modspec::report::{ExitStatus, print_results, render_json, render_junit, render_summary};
-use modspec::runner::Outcome;
+use modspec::runner::{HarnessError, Outcome};
 
 /// The per-request timeout of every run here.
 const TIMEOUT: Duration = Duration::from_secs(1);
@@ -94,12 +94,12 @@ async fn expect(api: Api, control: Control, small: bool, status: ExitStatus, wor
     r
 }
 
-fn causes(r: &Run) -> Vec<&str> {
+fn causes(r: &Run) -> Vec<String> {
     r.out
         .results
         .iter()
         .filter_map(|x| match &x.outcome {
-            Outcome::Error { cause } => Some(cause.as_str()),
+            Outcome::Error(e) => Some(e.to_string()),
             _ => None,
         })
         .collect()
@@ -138,6 +138,24 @@ async fn a_target_that_never_answers_costs_one_timeout_for_the_whole_suite() {
         causes(&r)
             .iter()
             .any(|c| c.contains("not run: the target stopped answering"))
+    );
+    // By kind: the trials that timed out found the target down (not
+    // overloaded: nothing was answered meanwhile), the rest were not sent.
+    let errors: Vec<&HarnessError> = r
+        .out
+        .results
+        .iter()
+        .filter_map(|x| match &x.outcome {
+            Outcome::Error(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    assert!(errors.iter().any(|e| matches!(e, HarnessError::TargetDown { .. })));
+    assert!(
+        errors
+            .iter()
+            .all(|e| matches!(e, HarnessError::TargetDown { .. } | HarnessError::NotSent(_))),
+        "{errors:?}"
     );
 }
 

@@ -7,9 +7,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use modspec::client::Unanswered;
 use modspec::commands::{RunOptions, run};
 use modspec::report::{ExitStatus, print_results, render_json, render_junit, render_summary};
-use modspec::runner::Outcome;
+use modspec::runner::{HarnessError, Outcome};
 use modspec::server::{Server, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -62,7 +63,7 @@ async fn broken_case_files_are_located_and_the_rest_still_runs() {
         .results
         .iter()
         .filter_map(|r| match &r.outcome {
-            Outcome::Error { cause } => Some(cause.replace(&dir.display().to_string(), "<cases>")),
+            Outcome::Error(e) => Some(e.to_string().replace(&dir.display().to_string(), "<cases>")),
             _ => None,
         })
         .collect();
@@ -189,11 +190,17 @@ async fn a_hanging_api_costs_one_timeout_not_one_per_scenario() {
         .results
         .iter()
         .filter_map(|r| match &r.outcome {
-            Outcome::Error { cause } => Some(cause.as_str()),
+            Outcome::Error(e) => Some(e),
             _ => None,
         })
         .collect();
-    assert!(causes.iter().any(|c| c.contains("timed out")), "{causes:?}");
+    // Down, by kind (not overload: nothing was answered meanwhile), in words.
+    assert!(
+        causes
+            .iter()
+            .any(|e| matches!(e, HarnessError::TargetDown { cause, how: Unanswered::TimedOut } if cause.contains("timed out"))),
+        "{causes:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

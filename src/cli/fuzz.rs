@@ -1,8 +1,9 @@
 //! `modspec fuzz`: the stable fuzzer mode and `--replay`.
 
 use clap::{Args, Subcommand};
-use modspec::fuzz::Shard;
+use modspec::fuzz::{FuzzError, Shard};
 use modspec::report::print_results;
+use modspec::runner::{Jobs, START};
 use modspec::spec::Mutant;
 use modspec::util::terminal_safe as safe;
 use reqwest::Url;
@@ -54,11 +55,14 @@ pub(crate) struct FuzzArgs {
     /// `.finding.json` record per finding).
     #[arg(long, default_value = "fuzz-findings")]
     out: PathBuf,
-    /// Cases run at once (1..=1024). The default is modest: a mock on a
-    /// stock HTTP server (Python's http.server: a listen backlog of 5, one
-    /// thread) refuses or drops connections beyond a few at once.
-    #[arg(long, default_value_t = modspec::fuzz::DEFAULT_JOBS, value_parser = flags::jobs())]
-    jobs: usize,
+    /// Cases run at once (1..=1024). Default: adaptive, starting at 2 and
+    /// rising (up to 32) while the target keeps up, halved when it refuses
+    /// or drops connections (a mock on a stock HTTP server, such as
+    /// Python's http.server with a listen backlog of 5 and one thread,
+    /// cannot take many at once); a case whose connection was dropped
+    /// under load is retried. A number fixes it.
+    #[arg(long, value_parser = flags::jobs())]
+    jobs: Option<usize>,
     /// Findings to shrink and write (the first case of each kind of
     /// disagreement; 0..=1000).
     #[arg(long, default_value_t = 5, value_parser = flags::count(0, 1000))]
@@ -146,29 +150,7 @@ pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     let rt = runtime()?;
     if let Some(file) = &args.replay {
         let replay = modspec::fuzz::replay(file, args.target.as_ref(), args.control.as_ref(), mutant, timeout, &tls);
-        let results = rt.block_on(replay)?;
-        print_results(&mut std::io::stdout().lock(), &results, true)?;
-        for rec in results.iter().flat_map(|r| &r.recorded) {
-            println!(
-                "{}: {} {}\n{}",
-                safe(&rec.step),
-                rec.status,
-                safe(&rec.content_type),
-                safe(&rec.body)
-            );
-        }
-        // A finding that could not run (skipped: the target lacks what it
-        // needs) reproduced nothing: that is not a pass.
-        if let Some(reason) = results.iter().find_map(|r| match &r.outcome {
-            modspec::runner::Outcome::Skipped { reason } => Some(reason),
-            _ => None,
-        }) {
-            eprintln!("the finding could not be replayed: {}", safe(reason));
-            return Ok(ExitCode::from(2));
-        }
-        return Ok(exit(
-            modspec::report::Summary::of(&results, Duration::ZERO).exit_status(),
-        ));
+        return replayed(rt.block_on(replay)?);
     }
     let mut opts = modspec::fuzz::FuzzOptions::new(args.seed);
     opts.target = args.target;
@@ -177,7 +159,7 @@ pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     opts.runs = args.runs;
     opts.time = args.time;
     opts.out = Some(args.out);
-    opts.jobs = args.jobs;
+    opts.jobs = args.jobs.map_or(Jobs::Adaptive, Jobs::Fixed);
     opts.max_findings = args.max_findings;
     // A bar on a terminal; in a log, a line every few seconds.
     let terminal = std::io::stderr().is_terminal();
@@ -186,12 +168,30 @@ pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     opts.shard = args.shard;
     opts.timeout = timeout;
     opts.tls = tls;
-    let report = rt
-        .block_on(modspec::fuzz::fuzz(&opts))
-        .map_err(|e| overloaded(anyhow::Error::new(e), opts.jobs))?;
+    let report = rt.block_on(modspec::fuzz::fuzz(&opts)).map_err(|e| {
+        let hint = load_hint(
+            e.unanswered().is_some() || matches!(e, FuzzError::Overloaded { .. }),
+            opts.jobs,
+        );
+        let e = anyhow::Error::new(e);
+        match hint {
+            Some(hint) => e.context(hint),
+            None => e,
+        }
+    })?;
+    finish(&report, &opts, args.json.as_deref())
+}
+
+/// Prints the campaign's report and findings (and writes `--json`); the
+/// exit status.
+fn finish(
+    report: &modspec::fuzz::FuzzReport,
+    opts: &modspec::fuzz::FuzzOptions,
+    json: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
     print!("{}", report.coverage.table());
-    if let Some(path) = &args.json {
-        std::fs::write(path, modspec::fuzz::summary_json(&report, opts.seed))
+    if let Some(path) = json {
+        std::fs::write(path, modspec::fuzz::summary_json(report, opts.seed))
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     println!(
@@ -224,7 +224,7 @@ pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(e) = &report.first_error {
         println!("{} case(s) could not be run; the first: {}", report.errors, safe(e));
-        if let Some(hint) = load_hint(e, opts.jobs) {
+        if let Some(hint) = load_hint(report.first_error_unanswered, opts.jobs) {
             println!("{hint}");
         }
     }
@@ -238,40 +238,68 @@ pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Connections refused or timed out under load: say so, and how to ease it.
-fn load_hint(error: &str, jobs: usize) -> Option<String> {
-    let transport = error.contains(modspec::client::DEAD_TARGET_MARK)
-        || ["refused", "timed out", "reset", "closed before"]
-            .iter()
-            .any(|w| error.contains(w));
-    (transport && jobs > 1).then(|| {
-        format!(
-            "the target refused or dropped connections with {jobs} cases at once: a server with a small listen \
-             backlog or few threads cannot keep up; retry with fewer, e.g. --jobs {}",
-            (jobs / 8).max(1)
-        )
-    })
+/// Prints a replayed finding's results and answers; its exit status.
+fn replayed(results: Vec<modspec::runner::TrialResult>) -> anyhow::Result<ExitCode> {
+    print_results(&mut std::io::stdout().lock(), &results, true)?;
+    for rec in results.iter().flat_map(|r| &r.recorded) {
+        println!(
+            "{}: {} {}\n{}",
+            safe(&rec.step),
+            rec.status,
+            safe(&rec.content_type),
+            safe(&rec.body)
+        );
+    }
+    // A finding that could not run (skipped: the target lacks what it
+    // needs) reproduced nothing: that is not a pass.
+    if let Some(reason) = results.iter().find_map(|r| match &r.outcome {
+        modspec::runner::Outcome::Skipped { reason } => Some(reason),
+        _ => None,
+    }) {
+        eprintln!("the finding could not be replayed: {}", safe(reason));
+        return Ok(ExitCode::from(2));
+    }
+    Ok(exit(
+        modspec::report::Summary::of(&results, Duration::ZERO).exit_status(),
+    ))
 }
 
-fn overloaded(e: anyhow::Error, jobs: usize) -> anyhow::Error {
-    match load_hint(&e.to_string(), jobs) {
-        Some(hint) => e.context(hint),
-        None => e,
-    }
+/// Connections refused, reset or timed out (`dropped`): say so, and how
+/// to ease the load.
+fn load_hint(dropped: bool, jobs: Jobs) -> Option<String> {
+    let at_once = match jobs {
+        Jobs::Fixed(1) => return None,
+        _ if !dropped => return None,
+        Jobs::Fixed(n) => format!("with {n} cases at once: "),
+        Jobs::Adaptive => format!("under adaptive load ({START} cases at once at first, halved on each drop): "),
+    };
+    let fewer = match jobs {
+        Jobs::Fixed(n) => (n / 8).max(1),
+        Jobs::Adaptive => 1,
+    };
+    Some(format!(
+        "the target refused or dropped connections {at_once}a server with a small listen backlog or few threads \
+         cannot keep up; retry with fewer, e.g. --jobs {fewer}, or a longer --timeout"
+    ))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::load_hint;
+    use super::*;
 
     #[test]
     fn connections_failing_under_load_suggest_fewer_jobs() {
-        let dead = "control protocol at http://127.0.0.1:9/worlds (target not answering): operation timed out";
-        let hint = load_hint(dead, 64).unwrap();
+        let hint = load_hint(true, Jobs::Fixed(64)).unwrap();
         assert!(hint.contains("64 cases at once") && hint.contains("--jobs 8"), "{hint}");
-        assert!(load_hint("connection refused", 8).unwrap().contains("--jobs 1"));
+        assert!(load_hint(true, Jobs::Fixed(8)).unwrap().contains("--jobs 1"));
+        let adaptive = load_hint(true, Jobs::Adaptive).unwrap();
+        assert!(
+            adaptive.contains("adaptive") && adaptive.contains("--jobs 1"),
+            "{adaptive}"
+        );
         // One job at a time cannot be eased, and other errors are not load.
-        assert_eq!(load_hint(dead, 1), None);
-        assert_eq!(load_hint("a generated world is invalid: $.x", 64), None);
+        assert_eq!(load_hint(true, Jobs::Fixed(1)), None);
+        assert_eq!(load_hint(false, Jobs::Fixed(64)), None);
+        assert_eq!(load_hint(false, Jobs::Adaptive), None);
     }
 }

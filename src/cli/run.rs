@@ -55,7 +55,10 @@ pub(crate) struct RunArgs {
     /// Default signature style of requests.
     #[arg(long, value_enum, default_value = "v3")]
     signature: SigArg,
-    /// Scenarios run at once (1..=1024); default: the number of CPUs.
+    /// Scenarios run at once (1..=1024). Default: adaptive, starting at 2
+    /// and rising (up to 32) while the target keeps up, halved when it
+    /// refuses or drops connections; a trial whose connection was dropped
+    /// under load is retried. A number fixes it.
     #[arg(long, value_parser = flags::jobs())]
     jobs: Option<usize>,
     /// Per-request timeout in seconds (0.001..=3600).
@@ -155,7 +158,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         SigArg::V3 => Signature::V3,
     };
     if let Some(j) = args.jobs {
-        opts.jobs = j;
+        opts.jobs = modspec::runner::Jobs::Fixed(j);
     }
     opts.timeout = Duration::from_secs_f64(args.timeout);
     opts.env_credentials = credentials(args.credentials_file.as_deref())?;

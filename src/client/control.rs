@@ -14,7 +14,7 @@ use crate::spec::World;
 /// which is a harness error, never a conformance verdict.
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
-    #[error("control protocol at {url}{}: {}", if source.is_timeout() || source.is_connect() { " (target not answering)" } else { "" }, super::transport_cause(source))]
+    #[error("control protocol at {url}{}: {}", if super::unanswered(source).is_some() { " (target not answering)" } else { "" }, super::transport_cause(source))]
     Transport { url: String, source: reqwest::Error },
     #[error("control protocol at {url} answered HTTP {status} (expected {want}): {body}")]
     Status {
@@ -27,6 +27,16 @@ pub enum ControlError {
     Invalid { url: String, reason: String, body: String },
     #[error("control protocol at {url} answered more than {limit} bytes, the harness's response size limit")]
     TooLarge { url: String, limit: usize },
+}
+
+impl ControlError {
+    /// How the call got no answer at all (timed out, refused, reset), if so.
+    pub fn unanswered(&self) -> Option<super::Unanswered> {
+        match self {
+            ControlError::Transport { source, .. } => super::unanswered(source),
+            _ => None,
+        }
+    }
 }
 
 /// The most of a control-protocol answer quoted in an error.

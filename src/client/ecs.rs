@@ -67,9 +67,17 @@ pub enum SendError {
     TooLarge { url: String, limit: usize },
 }
 
-/// The words every "the target is not answering" error carries, so the
-/// suite can stop sending to a dead target.
-pub const DEAD_TARGET_MARK: &str = "(target not answering)";
+impl SendError {
+    /// How the request got no answer at all (timed out, refused, reset),
+    /// if so: the target is overloaded or down, not answering wrongly.
+    pub fn unanswered(&self) -> Option<super::Unanswered> {
+        match self {
+            SendError::Timeout { .. } => Some(super::Unanswered::TimedOut),
+            SendError::Connect { source, .. } | SendError::Transport { source, .. } => super::unanswered(source),
+            SendError::BrokenAnswer { .. } | SendError::TooLarge { .. } => None,
+        }
+    }
+}
 
 /// A client for one target's ECS API.
 #[derive(Clone, Debug)]

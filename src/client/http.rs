@@ -141,6 +141,34 @@ pub fn transport_cause(e: &reqwest::Error) -> String {
     chain
 }
 
+/// How a request got no answer at all. Under load that is a target that
+/// cannot keep up; with nothing else answered meanwhile, a target that is
+/// down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unanswered {
+    /// Nothing within the timeout (a connection or an answer).
+    TimedOut,
+    /// Refused, reset or closed before an answer began: at once.
+    Dropped,
+}
+
+/// Whether, and how, a request got no answer at all; decided from the
+/// error's types, never its words.
+pub fn unanswered(e: &reqwest::Error) -> Option<Unanswered> {
+    use std::io::ErrorKind as K;
+    if e.is_timeout() {
+        return Some(Unanswered::TimedOut);
+    }
+    let dropped = find::<std::io::Error>(e).is_some_and(|io| {
+        matches!(
+            io.kind(),
+            K::ConnectionRefused | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe
+        )
+    });
+    let closed = find::<hyper::Error>(e).is_some_and(|h| h.is_incomplete_message());
+    (e.is_connect() || dropped || closed).then_some(Unanswered::Dropped)
+}
+
 /// The TLS problem behind a failure, in words, if TLS failed.
 pub fn tls_problem(e: &reqwest::Error) -> Option<String> {
     find::<rustls::Error>(e).map(tls_words)

@@ -11,11 +11,11 @@ mod scrub;
 mod secret;
 
 pub use control::{ControlClient, ControlError, WorldHandle, excerpt};
-pub use ecs::{
-    BodyError, DEAD_TARGET_MARK, EcsClient, Exchange, MAX_RESPONSE_BYTES, SendError, header_pairs, host_header,
-    read_capped,
+pub use ecs::{BodyError, EcsClient, Exchange, MAX_RESPONSE_BYTES, SendError, header_pairs, host_header, read_capped};
+pub use http::{
+    HttpClientError, HttpOptions, TlsOptions, Unanswered, http_client, tls_problem, tls_provider, transport_cause,
+    unanswered,
 };
-pub use http::{HttpClientError, HttpOptions, TlsOptions, http_client, tls_problem, tls_provider, transport_cause};
 pub use prepare::{EcsRequest, Prepared, SignatureStyle, UNKNOWN_ACCESS_KEY, prepare};
 pub use scrub::{MARK as SECRET_MARK, scrub, scrub_string};
 pub use secret::Secret;

@@ -46,7 +46,7 @@ pub async fn run_mutants(base: &RunOptions, only: &[String]) -> Vec<MutantVerdic
         for r in output.results {
             match r.outcome {
                 Outcome::Fail { .. } => v.caught_by.push(r.id),
-                Outcome::Error { .. } => v.errors.push(r.id),
+                Outcome::Error(_) => v.errors.push(r.id),
                 _ => {}
             }
         }

@@ -10,7 +10,7 @@ use reqwest::Url;
 use crate::client::{Secret, TlsOptions, scrub_string};
 use crate::report::{CapabilityCosts, Summary};
 use crate::runner::{
-    Connect, Deadline, NOT_RUN, Outcome, Pace, Progress, TargetInfo, TrialResult, connect, load_error_result,
+    Connect, Deadline, Jobs, NOT_RUN, Outcome, Pace, Progress, TargetInfo, TrialResult, connect, load_error_result,
     missing_capabilities, run_paced, start_embedded,
 };
 use crate::scenario::{Cases, Signature, Trial};
@@ -48,7 +48,8 @@ pub struct RunOptions {
     pub selection: Selection,
     pub strict: bool,
     pub signature: Signature,
-    pub jobs: usize,
+    /// Trials at once: adaptive (the default) or fixed (`--jobs N`).
+    pub jobs: Jobs,
     pub timeout: Duration,
     pub env_credentials: Option<(String, Secret)>,
     /// Send live requests that could change an instance to a target that
@@ -80,7 +81,7 @@ impl RunOptions {
             selection: Selection::default(),
             strict: false,
             signature: Signature::V3,
-            jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            jobs: Jobs::Adaptive,
             timeout: Duration::from_secs(10),
             env_credentials: None,
             allow_changes: false,
@@ -136,7 +137,7 @@ pub async fn run(opts: &RunOptions) -> RunOutput {
             match start_embedded(&config).await {
                 Ok(e) => Some(e),
                 Err(e) => {
-                    run_error = Some(e.to_string());
+                    run_error = Some(crate::util::error_chain(&e));
                     None
                 }
             }
@@ -171,7 +172,8 @@ pub async fn run(opts: &RunOptions) -> RunOutput {
                     .collect();
                 results.extend(ran);
             }
-            Err(e) => run_error = Some(e.to_string()),
+            // The cause chain, each link once.
+            Err(e) => run_error = Some(crate::util::error_chain(&e)),
         }
     }
     drop(embedded);

@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use arbitrary::Unstructured;
 use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::Url;
 
@@ -23,15 +22,15 @@ use super::driver::Driver;
 use super::error::FuzzError;
 use super::exec::{CaseRun, Runner};
 use super::finding::{exchange_text, round_trip, scenario_yaml};
-use super::generator::{Profile, generate};
+use super::generator::Profile;
 use super::judge::Disagreement;
 use super::merge::RECORD_SUFFIX;
 use super::record::{FindingRecord, finding_key};
-use super::rng::case_bytes;
 use super::shard::Shard;
 use super::shrink::{SHRINK_BUDGET, shrink};
+use super::workers::{Message, Work};
 use crate::client::TlsOptions;
-use crate::runner::start_embedded;
+use crate::runner::{Gate, Jobs, start_embedded};
 use crate::server::ServerConfig;
 use crate::spec::Mutant;
 
@@ -52,8 +51,8 @@ pub struct FuzzOptions {
     pub seed: u64,
     /// Where findings are written; `None` writes nothing.
     pub out: Option<PathBuf>,
-    /// Cases run at once.
-    pub jobs: usize,
+    /// Cases run at once: adaptive (the default) or fixed (`--jobs N`).
+    pub jobs: Jobs,
     /// Findings shrunk and reported (the first of each kind, by case index).
     pub max_findings: usize,
     /// Stop at the first disagreeing case (by index).
@@ -70,10 +69,6 @@ pub struct FuzzOptions {
     pub tls: TlsOptions,
 }
 
-/// Cases run at once by default: enough to keep the embedded server busy
-/// on two cores, few enough for a one-thread server with a backlog of 5.
-pub const DEFAULT_JOBS: usize = 8;
-
 impl FuzzOptions {
     /// 10,000 cases with `seed` against the embedded server, nothing written.
     pub fn new(seed: u64) -> Self {
@@ -86,7 +81,7 @@ impl FuzzOptions {
             time: None,
             seed,
             out: None,
-            jobs: DEFAULT_JOBS,
+            jobs: Jobs::Adaptive,
             max_findings: 5,
             stop_at_first: false,
             progress: false,
@@ -134,6 +129,9 @@ pub struct FuzzReport {
     /// the campaign with an error instead.
     pub errors: u64,
     pub first_error: Option<String>,
+    /// The first error was a dropped connection (refused, reset, timed
+    /// out), or overload: the CLI suggests `--jobs`.
+    pub first_error_unanswered: bool,
     pub findings: Vec<Finding>,
     pub shard: Shard,
     /// Rules that decided the requests sent.
@@ -163,8 +161,6 @@ pub fn parse_duration(s: &str) -> Result<Duration, FuzzError> {
     };
     Ok(Duration::from_secs(secs))
 }
-
-type Message = (u64, Case, Result<CaseRun, FuzzError>);
 
 /// Runs a campaign.
 pub async fn fuzz(opts: &FuzzOptions) -> Result<FuzzReport, FuzzError> {
@@ -216,7 +212,11 @@ pub async fn fuzz(opts: &FuzzOptions) -> Result<FuzzReport, FuzzError> {
         requests: tally.requests,
         disagreeing_cases: tally.found.values().map(|f| f.3).sum(),
         errors: tally.errors,
-        first_error: tally.first_error.map(|e| e.to_string()),
+        first_error_unanswered: tally
+            .first_error
+            .as_ref()
+            .is_some_and(|e| e.unanswered().is_some() || matches!(e, FuzzError::Overloaded { .. })),
+        first_error: tally.first_error.map(|e| crate::util::error_chain(&e)),
         shard: opts.shard,
         coverage: tally.coverage,
         ran: tally.ran,
@@ -238,6 +238,7 @@ pub async fn fuzz(opts: &FuzzOptions) -> Result<FuzzReport, FuzzError> {
 type Found = BTreeMap<String, (u64, Case, CaseRun, u64)>;
 
 /// What the workers produced.
+#[derive(Default)]
 struct Tally {
     cases: u64,
     requests: u64,
@@ -255,88 +256,38 @@ struct Tally {
 const MAX_ERRORS: u64 = 10;
 
 async fn run_cases(runner: &Runner, profile: Profile, opts: &FuzzOptions, runs: u64, started: Instant) -> Tally {
-    let next = Arc::new(AtomicU64::new(0));
-    let limit = Arc::new(AtomicU64::new(runs));
-    // A time too large to add to the clock is no deadline at all.
-    let deadline = opts.time.and_then(|t| started.checked_add(t));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Message>();
-    for _ in 0..opts.jobs.max(1) {
-        let (runner, next, limit, tx, seed) = (runner.clone(), next.clone(), limit.clone(), tx.clone(), opts.seed);
-        let shard = opts.shard;
-        tokio::spawn(async move {
-            // The shard's j-th case is case i of the whole stream.
-            while let Some(i) = shard.case_index(next.fetch_add(1, Ordering::Relaxed)) {
-                if i >= limit.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
-                    break;
-                }
-                let bytes = case_bytes(seed, i);
-                let Ok(case) = generate(&mut Unstructured::new(&bytes), profile) else {
-                    continue;
-                };
-                let result = runner.run(&case).await;
-                if tx.send((i, case, result)).is_err() {
-                    break;
-                }
-                // The in-process driver never waits; let the collector run.
-                tokio::task::yield_now().await;
-            }
-        });
+    let work = Arc::new(Work {
+        runner: runner.clone(),
+        profile,
+        seed: opts.seed,
+        shard: opts.shard,
+        next: AtomicU64::new(0),
+        limit: AtomicU64::new(runs),
+        // A time too large to add to the clock is no deadline at all.
+        deadline: opts.time.and_then(|t| started.checked_add(t)),
+        gate: Gate::new(opts.jobs),
+    });
+    for _ in 0..opts.jobs.most() {
+        tokio::spawn(work.clone().worker(tx.clone()));
     }
     drop(tx);
     let bar = progress_bar(opts.progress, opts.runs.filter(|_| opts.time.is_none()));
-    let mut t = Tally {
-        cases: 0,
-        requests: 0,
-        found: Found::new(),
-        errors: 0,
-        first_error: None,
-        coverage: Coverage::default(),
-        ran: Vec::new(),
-        fatal: false,
-    };
+    let mut t = Tally::default();
     let mut last_line = Instant::now();
     while let Some((i, case, result)) = rx.recv().await {
         t.cases += 1;
         bar.inc(1);
-        let run = match result {
-            Ok(run) => run,
-            Err(e) => {
-                t.errors += 1;
-                if t.errors >= MAX_ERRORS || e.to_string().contains(crate::client::DEAD_TARGET_MARK) {
-                    t.fatal = true;
-                    limit.store(0, Ordering::Relaxed);
-                }
-                t.first_error.get_or_insert(e);
-                continue;
-            }
-        };
-        t.requests += run.sent.len() as u64;
-        if opts.record_indices {
-            t.ran.push(i);
+        match result {
+            Ok(run) => t.add(i, case, run, opts, &work.limit),
+            Err(e) => t.failed(e, &work.limit),
         }
-        for s in &run.sent {
-            t.coverage.add(s.expected.rule);
-        }
-        if let Some(every) = opts.progress_lines {
-            if last_line.elapsed() >= every {
-                last_line = Instant::now();
-                eprintln!(
-                    "{}",
-                    progress_line(t.cases, t.requests, started.elapsed(), t.found.len(), t.errors)
-                );
-            }
-        }
-        let found = &mut t.found;
-        if let Some(d) = &run.disagreement {
-            let key = finding_key(d);
-            let slot = found.entry(key).or_insert_with(|| (i, case.clone(), run.clone(), 0));
-            slot.3 += 1;
-            if i < slot.0 {
-                (slot.0, slot.1, slot.2) = (i, case, run);
-            }
-            if opts.stop_at_first {
-                limit.fetch_min(i + 1, Ordering::Relaxed);
-            }
+        if opts.progress_lines.is_some_and(|every| last_line.elapsed() >= every) {
+            last_line = Instant::now();
+            eprintln!(
+                "{}",
+                progress_line(t.cases, t.requests, started.elapsed(), t.found.len(), t.errors)
+            );
         }
         if t.cases % 64 == 0 {
             let rate = t.requests as f64 / started.elapsed().as_secs_f64().max(1e-9);
@@ -346,11 +297,53 @@ async fn run_cases(runner: &Runner, profile: Profile, opts: &FuzzOptions, runs: 
     bar.finish_and_clear();
     // Cases past the stopping point ran only because they were in flight;
     // keeping them would make the findings depend on timing.
-    let limit = limit.load(Ordering::Relaxed);
+    let limit = work.limit.load(Ordering::Relaxed);
     t.found.retain(|_, f| f.0 < limit);
     t.ran.retain(|i| *i < limit);
     t.ran.sort_unstable();
     t
+}
+
+impl Tally {
+    /// Counts a case that could not be run; too many, or a target found
+    /// down, end the campaign.
+    fn failed(&mut self, e: FuzzError, limit: &AtomicU64) {
+        self.errors += 1;
+        // The gate found nothing answered since the case started (or only
+        // refusals): the target is down, and more cases would each wait.
+        if self.errors >= MAX_ERRORS || e.unanswered().is_some() {
+            self.fatal = true;
+            limit.store(0, Ordering::Relaxed);
+        }
+        self.first_error.get_or_insert(e);
+    }
+
+    /// Counts one case that ran; its disagreement, if any, becomes or
+    /// joins a finding, and with `stop_at_first` lowers the case limit.
+    fn add(&mut self, i: u64, case: Case, run: CaseRun, opts: &FuzzOptions, limit: &AtomicU64) {
+        self.requests += run.sent.len() as u64;
+        if opts.record_indices {
+            self.ran.push(i);
+        }
+        for s in &run.sent {
+            self.coverage.add(s.expected.rule);
+        }
+        let Some(d) = &run.disagreement else {
+            return;
+        };
+        let key = finding_key(d);
+        let slot = self
+            .found
+            .entry(key)
+            .or_insert_with(|| (i, case.clone(), run.clone(), 0));
+        slot.3 += 1;
+        if i < slot.0 {
+            (slot.0, slot.1, slot.2) = (i, case, run);
+        }
+        if opts.stop_at_first {
+            limit.fetch_min(i + 1, Ordering::Relaxed);
+        }
+    }
 }
 
 fn progress_bar(show: bool, len: Option<u64>) -> ProgressBar {

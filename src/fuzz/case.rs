@@ -141,5 +141,5 @@ impl Case {
 /// The shared default world, `cases/world.yaml`, compiled in (the built-in
 /// library's) so a seed means the same cases wherever the binary runs.
 pub fn default_world() -> Result<&'static World, FuzzError> {
-    crate::scenario::builtin_default_world().map_err(|e| FuzzError::DefaultWorld(e.to_string()))
+    crate::scenario::builtin_default_world().map_err(FuzzError::DefaultWorld)
 }

@@ -115,10 +115,7 @@ impl Driver {
                 })
             }
             Driver::InProcess { service, .. } => {
-                let slot = service
-                    .store
-                    .create(world.clone())
-                    .map_err(|e| FuzzError::Store(e.to_string()))?;
+                let slot = service.store.create(world.clone()).map_err(FuzzError::Store)?;
                 Ok(Session {
                     world_id: slot.world_id.clone(),
                     access_key_id: slot.access_key_id.clone(),

@@ -44,7 +44,7 @@ impl Runner {
     /// Runs `case` in a fresh world and deletes the world afterwards.
     pub async fn run(&self, case: &Case) -> Result<CaseRun, FuzzError> {
         let world = case.world.world(&self.defaults);
-        world.validate().map_err(|e| FuzzError::World(e.to_string()))?;
+        world.validate().map_err(FuzzError::World)?;
         let session = self.driver.create(&world).await?;
         let result = self.steps(case, world, &session).await;
         self.driver.delete(&session).await;

@@ -7,7 +7,9 @@
 //!   protocol damage, then `spec::decide` over the world and its clock).
 //! - `judge`, `driver`, `exec`: run a case on a target (HTTP, or the
 //!   reference server's handler in-process) and compare.
-//! - `shrink`, `finding`, `campaign`, `replay`: `modspec fuzz`.
+//! - `shrink`, `finding`, `campaign`, `replay`: `modspec fuzz`; `workers`
+//!   run its cases as many at once as the target keeps up with, retrying
+//!   those whose connections were dropped under load.
 //! - `shard` (`--shard K/N`), `record` (a finding's key and record file),
 //!   `merge` (`fuzz merge`), `summary` (coverage, `--json`, progress lines).
 //! - [`targets`]: the property functions behind the libFuzzer targets in
@@ -34,11 +36,12 @@ mod shrink;
 mod summary;
 pub mod targets;
 mod variant;
+mod workers;
 
 #[cfg(test)]
 mod tests;
 
-pub use campaign::{DEFAULT_JOBS, Finding, FuzzOptions, FuzzReport, fuzz, parse_duration};
+pub use campaign::{Finding, FuzzOptions, FuzzReport, fuzz, parse_duration};
 pub use case::{Case, CaseRequest, CaseStep, default_world};
 pub use coverage::{Coverage, progress_line};
 pub use driver::{Driver, Session};

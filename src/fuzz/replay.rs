@@ -33,8 +33,7 @@ pub async fn replay(
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let trials = load_text(&format!("found/{id}"), path, &text, default_world()?)
-        .map_err(|e| FuzzError::Scenario(e.to_string()))?;
+    let trials = load_text(&format!("found/{id}"), path, &text, default_world()?)?;
     let embedded = match target {
         Some(_) => None,
         None => Some(

@@ -19,7 +19,7 @@ pub fn print_results(out: &mut dyn Write, results: &[TrialResult], verbose: bool
             Outcome::Pass if verbose => writeln!(out, "pass  {id}")?,
             Outcome::Pass => {}
             Outcome::Fail { mismatches } => print_failure(out, &id, &safe(&r.file), mismatches)?,
-            Outcome::Error { cause } => writeln!(out, "ERROR {id}: {}", safe(cause))?,
+            Outcome::Error(e) => writeln!(out, "ERROR {id}: {}", safe(&e.to_string()))?,
             Outcome::Skipped { reason } => *skips.entry(reason.as_str()).or_default() += 1,
         }
         for w in &r.warnings {

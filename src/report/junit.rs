@@ -50,7 +50,7 @@ fn write(results: &[TrialResult], s: &Summary) -> Result<String, std::io::Error>
                     }
                 }),
             )),
-            Outcome::Error { cause } => Some(("error", cause.clone())),
+            Outcome::Error(e) => Some(("error", e.to_string())),
             Outcome::Skipped { reason } => Some(("skipped", reason.clone())),
         };
         match child {

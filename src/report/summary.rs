@@ -84,7 +84,7 @@ impl Summary {
             match r.outcome {
                 Outcome::Pass => s.passed += 1,
                 Outcome::Fail { .. } => s.failed += 1,
-                Outcome::Error { .. } => s.errors += 1,
+                Outcome::Error(_) => s.errors += 1,
                 Outcome::Skipped { .. } => s.skipped += 1,
             }
             s.warnings += r.warnings.len();

@@ -1,102 +1,18 @@
 //! Runs one trial against a target: worlds through the control protocol,
 //! each step signed and sent, every answer and state checked.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use super::check::{Findings, States, check_answer, check_states};
-use super::outcome::{KEPT_BODY_BYTES, KEPT_TRIAL_BYTES, Outcome, Recorded, TrialResult};
+use super::context::{RunContext, SCENARIO_HEADER, skip_reason};
+use super::outcome::{HarnessError, KEPT_BODY_BYTES, KEPT_TRIAL_BYTES, Outcome, Recorded, TrialResult};
 use super::redact::redact_body;
 use super::request::build_request;
-use super::safety::trial_risk;
 use super::sent::describe_sent;
-use crate::client::{ControlClient, DEAD_TARGET_MARK, EcsClient, Exchange, Secret, WorldHandle, prepare, scrub_string};
-use crate::scenario::{Capability, ParamValue, RequestSpec, Signature, Trial, TrialStep};
+use crate::client::{ControlError, EcsRequest, Exchange, Secret, WorldHandle, prepare, scrub_string};
+use crate::scenario::{Expectation, ParamValue, RequestSpec, Trial, TrialStep};
 use crate::spec::World;
-
-/// Everything a trial run needs to know about the target and the run.
-#[derive(Clone, Debug)]
-pub struct RunContext {
-    pub ecs: EcsClient,
-    /// `None`: the target has no control protocol; only live trials run.
-    pub control: Option<ControlClient>,
-    /// What the target's capabilities answer listed.
-    pub capabilities: BTreeSet<Capability>,
-    pub signature: Signature,
-    pub strict: bool,
-    /// Credentials for live trials on targets without the control protocol.
-    pub env_credentials: Option<(String, Secret)>,
-    /// The `host` header value the target is reached with.
-    pub host: String,
-    /// The target may be a real cloud: send only requests that cannot
-    /// change an instance (see [`super::change_risk`]).
-    pub guard_changes: bool,
-    /// Existing instances of the live account (`--instance-id`), for live
-    /// cases with an `instance` on a target without the control protocol.
-    pub instance_ids: Vec<String>,
-    /// The target claims `world-state`: one read per world answers every
-    /// instance's state (else one read per instance).
-    pub world_state: bool,
-}
-
-/// The opening word of the skip reason of a trial kept from a target that
-/// may be a real cloud.
-pub const WITHHELD: &str = "withheld";
-
-/// The header that ties a request to its scenario in the target's logs.
-pub use crate::protocol::SCENARIO_HEADER;
-
-/// The capabilities a trial needs and the target lacks (without the
-/// control protocol every non-live trial lacks `core`, the protocol itself,
-/// beside what it needs). Empty when the trial is not skipped for them.
-pub fn missing_capabilities(ctx: &RunContext, trial: &Trial) -> BTreeSet<Capability> {
-    let mut need = trial.required(ctx.signature);
-    if ctx.control.is_none() {
-        if trial.is_live() {
-            return BTreeSet::new();
-        }
-        need.insert(Capability::Core);
-        return need;
-    }
-    need.retain(|c| !ctx.capabilities.contains(c));
-    need
-}
-
-fn names(caps: &BTreeSet<Capability>) -> String {
-    caps.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
-}
-
-/// Why a trial cannot run here, if it cannot.
-pub fn skip_reason(ctx: &RunContext, trial: &Trial) -> Option<String> {
-    if ctx.control.is_none() {
-        if !trial.is_live() {
-            return Some(format!(
-                "needs a world: the control protocol with the capabilities {}",
-                names(&missing_capabilities(ctx, trial))
-            ));
-        }
-        if ctx.env_credentials.is_none() {
-            return Some(
-                "live case without credentials: set ALIBABA_CLOUD_ACCESS_KEY_ID and _SECRET, or --credentials-file"
-                    .into(),
-            );
-        }
-        if trial.instance.is_some() && ctx.instance_ids.is_empty() {
-            return Some("needs an existing instance of the account: name one with --instance-id ID".into());
-        }
-        if ctx.guard_changes {
-            return trial_risk(trial, ctx.signature).map(|why| {
-                format!(
-                    "{WITHHELD} because the target may be a real cloud: {why} and could change a real instance \
-                     (run with --allow-changes to send it)"
-                )
-            });
-        }
-        return None;
-    }
-    let missing = missing_capabilities(ctx, trial);
-    (!missing.is_empty()).then(|| format!("the target lacks the capabilities: {}", names(&missing)))
-}
 
 /// Runs one trial to its result; never panics on any target answer.
 pub async fn run_trial(ctx: &RunContext, trial: &Trial) -> TrialResult {
@@ -113,16 +29,26 @@ pub async fn run_trial(ctx: &RunContext, trial: &Trial) -> TrialResult {
         result.outcome = Outcome::Skipped { reason };
         return result;
     }
-    let mut worlds = BTreeMap::new();
-    let outcome = match run_steps(ctx, trial, &mut worlds, &mut result).await {
-        Ok(findings) if findings.mismatches.is_empty() => Outcome::Pass,
-        Ok(findings) => Outcome::Fail {
-            mismatches: findings.mismatches,
-        },
-        Err(cause) => Outcome::Error { cause },
+    let mut run = TrialRun {
+        ctx,
+        trial,
+        worlds: BTreeMap::new(),
+        result: &mut result,
+        findings: Findings::default(),
+        now: 0,
+        known: BTreeMap::new(),
+        run_tag: uuid::Uuid::new_v4().simple().to_string(),
     };
-    let dead = matches!(&outcome, Outcome::Error { cause } if cause.contains(DEAD_TARGET_MARK));
-    if let (Some(control), false) = (&ctx.control, dead) {
+    let outcome = match run.steps().await {
+        Ok(()) if run.findings.mismatches.is_empty() => Outcome::Pass,
+        Ok(()) => Outcome::Fail {
+            mismatches: std::mem::take(&mut run.findings.mismatches),
+        },
+        Err(e) => Outcome::Error(e),
+    };
+    let worlds = std::mem::take(&mut run.worlds);
+    let down = matches!(outcome, Outcome::Error(HarnessError::TargetDown { .. }));
+    if let (Some(control), false) = (&ctx.control, down) {
         for w in worlds.values() {
             // Best effort: a world left behind is no verdict on the trial.
             // Not tried on a target that stopped answering: each would cost
@@ -131,14 +57,18 @@ pub async fn run_trial(ctx: &RunContext, trial: &Trial) -> TrialResult {
         }
     }
     result.outcome = outcome;
-    let secrets: Vec<&Secret> = worlds
+    scrub_result(&mut result, &secrets(ctx, &worlds));
+    result.duration = started.elapsed();
+    result
+}
+
+/// Every secret the trial knows: its worlds' and the live credentials'.
+fn secrets<'a>(ctx: &'a RunContext, worlds: &'a BTreeMap<String, WorldHandle>) -> Vec<&'a Secret> {
+    worlds
         .values()
         .map(|w| &w.secret)
         .chain(ctx.env_credentials.as_ref().map(|c| &c.1))
-        .collect();
-    scrub_result(&mut result, &secrets);
-    result.duration = started.elapsed();
-    result
+        .collect()
 }
 
 /// Every text of a result with the trial's secrets scrubbed: answers are
@@ -156,7 +86,7 @@ fn scrub_result(result: &mut TrialResult, secrets: &[&Secret]) {
                 }
             }
         }
-        Outcome::Error { cause } => scrub_string(cause, secrets),
+        Outcome::Error(e) => scrub_string(e.text_mut(), secrets),
         Outcome::Skipped { reason } => scrub_string(reason, secrets),
         Outcome::Pass => {}
     }
@@ -173,130 +103,198 @@ fn scrub_result(result: &mut TrialResult, secrets: &[&Secret]) {
     }
 }
 
-async fn run_steps(
-    ctx: &RunContext,
-    trial: &Trial,
-    worlds: &mut BTreeMap<String, WorldHandle>,
-    result: &mut TrialResult,
-) -> Result<Findings, String> {
-    let mut findings = Findings::default();
-    if let Some(control) = &ctx.control {
-        for (name, world) in &trial.worlds {
+/// A control-protocol failure, by kind: no answer at all is the target
+/// being down (or overloaded: the suite tells which), anything else is a
+/// target that could not be prepared.
+fn control_error(e: &ControlError, what: String) -> HarnessError {
+    HarnessError::of(e.unanswered(), format!("{what}: {e}"))
+}
+
+/// One step in the terms of a round: the stand-in instance of a live case
+/// and the `--instance-id` it becomes, if any.
+type Round<'t> = Option<(&'t str, &'t str)>;
+
+/// One trial in progress: its worlds, what it found and what it knows of
+/// the worlds' states.
+struct TrialRun<'a> {
+    ctx: &'a RunContext,
+    trial: &'a Trial,
+    worlds: BTreeMap<String, WorldHandle>,
+    result: &'a mut TrialResult,
+    findings: Findings,
+    /// The world clock, moved by `advance` steps.
+    now: i64,
+    /// The state read after the previous request, per world: a world
+    /// changes only through our requests, so it is the next "before".
+    known: BTreeMap<String, States>,
+    /// Makes a live account's nonces this trial run's own.
+    run_tag: String,
+}
+
+impl<'a> TrialRun<'a> {
+    async fn steps(&mut self) -> Result<(), HarnessError> {
+        self.create_worlds().await?;
+        for (round, step) in self.plan() {
+            match step {
+                TrialStep::Advance(s) => self.advance(*s).await?,
+                TrialStep::Request {
+                    label,
+                    request,
+                    expect,
+                    repeat,
+                } => {
+                    let step = Step {
+                        label,
+                        expect,
+                        repeat: *repeat,
+                        round,
+                    };
+                    self.request(&step, request).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn create_worlds(&mut self) -> Result<(), HarnessError> {
+        let Some(control) = &self.ctx.control else {
+            return Ok(());
+        };
+        for (name, world) in &self.trial.worlds {
             let h = control.create_world(world.as_ref()).await.map_err(|e| {
-                let which = if name.is_empty() {
-                    "the scenario's world".to_string()
-                } else {
-                    format!("world `{name}`")
+                let which = match name.is_empty() {
+                    true => "the scenario's world".to_string(),
+                    false => format!("world `{name}`"),
                 };
-                format!("the target could not be prepared: creating {which} failed: {e}")
+                control_error(&e, format!("the target could not be prepared: creating {which} failed"))
             })?;
-            worlds.insert(name.clone(), h);
+            self.worlds.insert(name.clone(), h);
         }
+        Ok(())
     }
-    let run_tag = uuid::Uuid::new_v4().simple().to_string();
-    let mut now: i64 = 0;
-    let mut known: BTreeMap<String, States> = BTreeMap::new();
-    // A live case's stand-in instance becomes each `--instance-id` in turn
-    // on a target without worlds; otherwise the steps run once, as written.
-    let rounds: Vec<Option<(&str, &str)>> = match (&ctx.control, &trial.instance) {
-        (None, Some(stand_in)) => ctx
-            .instance_ids
-            .iter()
-            .map(|id| Some((stand_in.as_str(), id.as_str())))
-            .collect(),
-        _ => vec![None],
-    };
-    let mut steps: Vec<(Option<(&str, &str)>, &TrialStep)> = Vec::new();
-    for round in rounds {
-        steps.extend(trial.steps.iter().map(|s| (round, s)));
+
+    /// The steps in order: a live case's stand-in instance becomes each
+    /// `--instance-id` in turn on a target without worlds; otherwise the
+    /// steps run once, as written.
+    fn plan(&self) -> Vec<(Round<'a>, &'a TrialStep)> {
+        let (ctx, trial) = (self.ctx, self.trial);
+        let rounds: Vec<Round<'a>> = match (&ctx.control, &trial.instance) {
+            (None, Some(stand_in)) => ctx
+                .instance_ids
+                .iter()
+                .map(|id| Some((stand_in.as_str(), id.as_str())))
+                .collect(),
+            _ => vec![None],
+        };
+        rounds
+            .into_iter()
+            .flat_map(|round| trial.steps.iter().map(move |s| (round, s)))
+            .collect()
     }
-    for (round, step) in steps {
-        match step {
-            TrialStep::Advance(s) => {
-                // Time passes for every world of the trial alike, so one
-                // `now` serves the state checks of requests sent `as` any.
-                if let Some(control) = &ctx.control {
-                    for (name, h) in worlds.iter() {
-                        let t = control
-                            .advance(&h.world_id, *s)
-                            .await
-                            .map_err(|e| format!("cannot move the clock of world `{name}`: {e}"))?;
-                        if name.is_empty() {
-                            now = t;
-                        }
-                    }
-                }
-            }
-            TrialStep::Request {
-                label,
-                request,
-                expect,
-                repeat,
-            } => {
-                let name = request.as_world.clone().unwrap_or_default();
-                let (creds, shared) = match worlds.get(&name) {
-                    Some(h) => ((h.access_key_id.clone(), h.secret.clone()), false),
-                    None => (
-                        ctx.env_credentials.clone().ok_or("no credentials for the request")?,
-                        true,
-                    ),
-                };
-                let seed = trial.worlds.get(&name).map(|w| w.as_ref());
-                let mut req = match round {
-                    Some((stand_in, id)) => build_request(&with_instance(request, stand_in, id), ctx.signature),
-                    None => build_request(request, ctx.signature),
-                };
-                if let (true, Some(n)) = (shared, &mut req.damage.nonce) {
-                    // One AccessKeyId serves every trial and every run of a
-                    // live account: a case's nonce is its own per trial run.
-                    n.push_str(&format!("-{run_tag}"));
-                }
-                for n in 0..*repeat {
-                    let mut label = if *repeat > 1 {
-                        format!("{label} #{}", n + 1)
-                    } else {
-                        label.clone()
-                    };
-                    if let Some((_, id)) = round {
-                        label.push_str(&format!(" ({id})"));
-                    }
-                    // A world changes only through our requests, so the state
-                    // read after the previous request is this one's "before".
-                    let before = match known.remove(&name) {
-                        Some(s) => s,
-                        None => states(ctx, worlds.get(&name), seed).await?,
-                    };
-                    let prepared = prepare(&req, &creds.0, &creds.1, &ctx.host);
-                    let mut ex = ctx
-                        .ecs
-                        .send_prepared(&prepared, &[(SCENARIO_HEADER, &trial.id)])
-                        .await
-                        .map_err(|e| format!("{label}: {e}"))?;
-                    let secrets: Vec<&Secret> = worlds
-                        .values()
-                        .map(|w| &w.secret)
-                        .chain(ctx.env_credentials.as_ref().map(|c| &c.1))
-                        .collect();
-                    ex.scrub(&secrets);
-                    record(result, &label, &ex, &creds.1);
-                    let first = findings.mismatches.len();
-                    check_answer(&label, &ctx.host, expect, &req, &ex, ctx.strict, &mut findings);
-                    if ctx.control.is_some() {
-                        let after = states(ctx, worlds.get(&name), seed).await?;
-                        check_states(&label, expect, &req, &before, &after, now, &mut findings);
-                        known.insert(name.clone(), after);
-                    }
-                    for m in &mut findings.mismatches[first..] {
-                        m.rule.get_or_insert(expect.rule);
-                    }
-                    if let Some(m) = findings.mismatches.get_mut(first) {
-                        m.sent = Some(describe_sent(&prepared));
-                    }
-                }
+
+    /// Time passes for every world of the trial alike, so one `now` serves
+    /// the state checks of requests sent `as` any.
+    async fn advance(&mut self, seconds: u64) -> Result<(), HarnessError> {
+        let Some(control) = &self.ctx.control else {
+            return Ok(());
+        };
+        for (name, h) in &self.worlds {
+            let t = control
+                .advance(&h.world_id, seconds)
+                .await
+                .map_err(|e| control_error(&e, format!("cannot move the clock of world `{name}`")))?;
+            if name.is_empty() {
+                self.now = t;
             }
         }
+        Ok(())
     }
-    Ok(findings)
+
+    /// One request step, sent `repeat` times, each answer and the state
+    /// after it checked.
+    async fn request(&mut self, step: &Step<'a>, spec: &RequestSpec) -> Result<(), HarnessError> {
+        let name = spec.as_world.clone().unwrap_or_default();
+        let (creds, shared) = match self.worlds.get(&name) {
+            Some(h) => ((h.access_key_id.clone(), h.secret.clone()), false),
+            None => (
+                self.ctx
+                    .env_credentials
+                    .clone()
+                    .ok_or_else(|| HarnessError::Other("no credentials for the request".into()))?,
+                true,
+            ),
+        };
+        let mut req = match step.round {
+            Some((stand_in, id)) => build_request(&with_instance(spec, stand_in, id), self.ctx.signature),
+            None => build_request(spec, self.ctx.signature),
+        };
+        if let (true, Some(n)) = (shared, &mut req.damage.nonce) {
+            // One AccessKeyId serves every trial and every run of a live
+            // account: a case's nonce is its own per trial run.
+            n.push_str(&format!("-{}", self.run_tag));
+        }
+        for n in 0..step.repeat {
+            let mut label = match step.repeat > 1 {
+                true => format!("{} #{}", step.label, n + 1),
+                false => step.label.clone(),
+            };
+            if let Some((_, id)) = step.round {
+                label.push_str(&format!(" ({id})"));
+            }
+            self.send_one(&label, step.expect, &name, &req, &creds).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends one request as world `name`'s credentials and checks its
+    /// answer and, with worlds, the states before and after.
+    async fn send_one(
+        &mut self,
+        label: &str,
+        expect: &Expectation,
+        name: &str,
+        req: &EcsRequest,
+        creds: &(String, Secret),
+    ) -> Result<(), HarnessError> {
+        let ctx = self.ctx;
+        let seed = self.trial.worlds.get(name).map(|w| w.as_ref());
+        let before = match self.known.remove(name) {
+            Some(s) => s,
+            None => states(ctx, self.worlds.get(name), seed).await?,
+        };
+        let prepared = prepare(req, &creds.0, &creds.1, &ctx.host);
+        let mut ex = ctx
+            .ecs
+            .send_prepared(&prepared, &[(SCENARIO_HEADER, &self.trial.id)])
+            .await
+            .map_err(|e| HarnessError::of(e.unanswered(), format!("{label}: {e}")))?;
+        ex.scrub(&secrets(ctx, &self.worlds));
+        record(self.result, label, &ex, &creds.1);
+        let findings = &mut self.findings;
+        let first = findings.mismatches.len();
+        check_answer(label, &ctx.host, expect, req, &ex, ctx.strict, findings);
+        if ctx.control.is_some() {
+            let after = states(ctx, self.worlds.get(name), seed).await?;
+            let findings = &mut self.findings;
+            check_states(label, expect, req, &before, &after, self.now, findings);
+            self.known.insert(name.to_string(), after);
+        }
+        for m in &mut self.findings.mismatches[first..] {
+            m.rule.get_or_insert(expect.rule);
+        }
+        if let Some(m) = self.findings.mismatches.get_mut(first) {
+            m.sent = Some(describe_sent(&prepared));
+        }
+        Ok(())
+    }
+}
+
+/// A request step's fixed parts.
+struct Step<'a> {
+    label: &'a String,
+    expect: &'a Expectation,
+    repeat: u32,
+    round: Round<'a>,
 }
 
 /// The request with every parameter value equal to `stand_in` replaced by
@@ -318,7 +316,7 @@ fn with_instance(spec: &RequestSpec, stand_in: &str, id: &str) -> RequestSpec {
 }
 
 /// Reads every seeded instance of a world (empty without control).
-async fn states(ctx: &RunContext, world: Option<&WorldHandle>, seed: Option<&World>) -> Result<States, String> {
+async fn states(ctx: &RunContext, world: Option<&WorldHandle>, seed: Option<&World>) -> Result<States, HarnessError> {
     let mut out = States::new();
     let (Some(control), Some(h), Some(seed)) = (&ctx.control, world, seed) else {
         return Ok(out);
@@ -327,8 +325,8 @@ async fn states(ctx: &RunContext, world: Option<&WorldHandle>, seed: Option<&Wor
         let mut all = control
             .world_states(&h.world_id)
             .await
-            .map_err(|e| format!("cannot read the world's state: {e}"))?
-            .ok_or("the world is gone: its state read answered 404")?;
+            .map_err(|e| control_error(&e, "cannot read the world's state".into()))?
+            .ok_or_else(|| HarnessError::Other("the world is gone: its state read answered 404".into()))?;
         for inst in &seed.instances {
             let state = all.remove(&inst.instance_id).unwrap_or(serde_json::Value::Null);
             out.insert(inst.instance_id.clone(), state);
@@ -340,7 +338,7 @@ async fn states(ctx: &RunContext, world: Option<&WorldHandle>, seed: Option<&Wor
         let state = control
             .instance(&h.world_id, id)
             .await
-            .map_err(|e| format!("cannot read instance {id}: {e}"))?;
+            .map_err(|e| control_error(&e, format!("cannot read instance {id}")))?;
         out.insert(id.clone(), state.unwrap_or(serde_json::Value::Null));
     }
     Ok(out)

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::client::Unanswered;
 use crate::spec::RuleId;
 use crate::verdict::Check;
 
@@ -44,13 +45,70 @@ impl Mismatch {
     }
 }
 
+/// Why a trial (or a fuzz case) came to no verdict, by kind: the suite's
+/// circuit breaker and the load controller's retries decide on the kind,
+/// which is classified from the transport's typed error, never from the
+/// words. Each variant's text is the message reports print, rendered once
+/// (with its cause chain) where the error arose.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HarnessError {
+    /// No answer (timed out, refused, reset) and nothing else sent to the
+    /// target was answered meanwhile: the target is down. Trips the
+    /// suite's circuit breaker.
+    #[error("{cause}")]
+    TargetDown { cause: String, how: Unanswered },
+    /// Connections refused, reset or timed out while other requests were
+    /// answered, still after `attempts` tries: the target cannot keep up.
+    #[error(
+        "{cause} (the target refused or dropped connections under load, {attempts} attempts; a server with a \
+         small listen backlog or few threads cannot keep up: retry with fewer at once, e.g. --jobs 1)"
+    )]
+    Overloaded { cause: String, attempts: u32 },
+    /// Not sent: an earlier trial found the target down (its cause).
+    #[error("not run: the target stopped answering ({0})")]
+    NotSent(String),
+    /// Anything else: a world the target would not create, an answer cut
+    /// off or too large, a case file that does not load, a harness crash.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl HarnessError {
+    /// A transport failure: the target down (until the suite finds it
+    /// overloaded) if the request got no answer at all, else another error.
+    pub fn of(unanswered: Option<Unanswered>, cause: String) -> Self {
+        match unanswered {
+            Some(how) => HarnessError::TargetDown { cause, how },
+            None => HarnessError::Other(cause),
+        }
+    }
+
+    /// The text to scrub of secrets (the cause, without fixed words).
+    pub fn text_mut(&mut self) -> &mut String {
+        match self {
+            HarnessError::NotSent(t) | HarnessError::Other(t) => t,
+            HarnessError::TargetDown { cause, .. } | HarnessError::Overloaded { cause, .. } => cause,
+        }
+    }
+}
+
+/// Reports carry an error as its text, `{"cause": "…"}`, as they always did.
+impl Serialize for HarnessError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("HarnessError", 1)?;
+        st.serialize_field("cause", &self.to_string())?;
+        st.end()
+    }
+}
+
 /// The verdict on one trial.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "lowercase")]
 pub enum Outcome {
     Pass,
     Fail { mismatches: Vec<Mismatch> },
-    Error { cause: String },
+    Error(HarnessError),
     Skipped { reason: String },
 }
 
@@ -59,7 +117,7 @@ impl Outcome {
         match self {
             Outcome::Pass => "pass",
             Outcome::Fail { .. } => "fail",
-            Outcome::Error { .. } => "error",
+            Outcome::Error(_) => "error",
             Outcome::Skipped { .. } => "skipped",
         }
     }
@@ -134,8 +192,37 @@ impl TrialResult {
                 })
                 .collect::<Vec<_>>()
                 .join("\n"),
-            Outcome::Error { cause } => cause.clone(),
+            Outcome::Error(e) => e.to_string(),
             Outcome::Skipped { reason } => reason.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_reports_as_its_text_under_cause_whatever_its_kind() {
+        let down = HarnessError::of(Some(Unanswered::TimedOut), "step 1: timed out".into());
+        assert!(matches!(down, HarnessError::TargetDown { .. }));
+        assert!(matches!(HarnessError::of(None, "x".into()), HarnessError::Other(_)));
+        let overloaded = HarnessError::Overloaded {
+            cause: "step 1: reset".into(),
+            attempts: 5,
+        };
+        for (e, text) in [
+            (down, "step 1: timed out".to_string()),
+            (
+                HarnessError::NotSent("t: x".into()),
+                "not run: the target stopped answering (t: x)".into(),
+            ),
+            (overloaded.clone(), overloaded.to_string()),
+        ] {
+            let json = serde_json::to_value(Outcome::Error(e)).unwrap();
+            assert_eq!(json, serde_json::json!({"outcome": "error", "cause": text}));
+        }
+        let text = overloaded.to_string();
+        assert!(text.starts_with("step 1: reset (") && text.contains("5 attempts") && text.contains("--jobs"));
     }
 }

@@ -7,8 +7,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::exec::{RunContext, run_trial};
-use super::outcome::{Outcome, TrialResult};
+use super::context::RunContext;
+use super::exec::run_trial;
+use super::gate::{Gate, Retry};
+use super::load::Jobs;
+use super::outcome::{HarnessError, Outcome, TrialResult};
 use crate::scenario::{LoadError, Trial};
 
 /// How every skip reason of a trial the deadline kept from running starts.
@@ -40,7 +43,7 @@ impl Progress {
         let n = match r.outcome {
             Outcome::Pass => &self.passed,
             Outcome::Fail { .. } => &self.failed,
-            Outcome::Error { .. } => &self.errors,
+            Outcome::Error(_) => &self.errors,
             Outcome::Skipped { .. } => &self.skipped,
         };
         n.fetch_add(1, Ordering::Relaxed);
@@ -70,30 +73,36 @@ pub struct Pace {
     pub progress: Option<Arc<Progress>>,
 }
 
-/// Runs `trials` with at most `jobs` at once; results keep the input order.
+/// Runs `trials`, as many at once as `jobs` allows (adaptive: as many as
+/// the target keeps up with); results keep the input order.
 ///
 /// Once a trial finds the target not answering (a timeout or a refused
-/// connection), the trials not yet started are not sent: they end as
-/// Errors naming that first cause. A dead target thus costs one timeout,
-/// not one per scenario.
-pub async fn run_all(ctx: &RunContext, trials: &[Trial], jobs: usize) -> Vec<TrialResult> {
+/// connection with nothing else answered meanwhile), the trials not yet
+/// started are not sent: they end as Errors naming that first cause. A dead
+/// target thus costs one timeout, not one per scenario. A trial whose
+/// connection was dropped while others were answered is overload: it is
+/// retried (see [`Gate`]).
+pub async fn run_all(ctx: &RunContext, trials: &[Trial], jobs: Jobs) -> Vec<TrialResult> {
     run_paced(ctx, trials, jobs, &Pace::default()).await
 }
 
 /// [`run_all`] within `pace.deadline`, counting into `pace.progress`.
-pub async fn run_paced(ctx: &RunContext, trials: &[Trial], jobs: usize, pace: &Pace) -> Vec<TrialResult> {
+pub async fn run_paced(ctx: &RunContext, trials: &[Trial], jobs: Jobs, pace: &Pace) -> Vec<TrialResult> {
     if let Some(p) = &pace.progress {
         p.total.fetch_add(trials.len(), Ordering::Relaxed);
     }
-    let sem = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
-    let ctx = Arc::new(ctx.clone());
-    let down: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
+    let shared = Arc::new(Shared {
+        ctx: ctx.clone(),
+        gate: Gate::new(jobs),
+        down: Mutex::new(None),
+        deadline: pace.deadline,
+    });
     let mut set = tokio::task::JoinSet::new();
     for (i, trial) in trials.iter().cloned().enumerate() {
-        let (sem, ctx, down, pace) = (sem.clone(), ctx.clone(), down.clone(), pace.clone());
+        let (shared, progress) = (shared.clone(), pace.progress.clone());
         set.spawn(async move {
-            let r = paced_trial(&ctx, &trial, &sem, &down, pace.deadline).await;
-            if let Some(p) = &pace.progress {
+            let r = shared.trial(&trial).await;
+            if let Some(p) = &progress {
                 p.count(&r);
             }
             (i, r)
@@ -112,57 +121,96 @@ pub async fn run_paced(ctx: &RunContext, trials: &[Trial], jobs: usize, pace: &P
         .zip(trials)
         .map(|(r, t)| {
             r.unwrap_or_else(|| TrialResult {
-                outcome: Outcome::Error {
-                    cause: "the harness crashed while running this trial".into(),
-                },
+                outcome: Outcome::Error(HarnessError::Other(
+                    "the harness crashed while running this trial".into(),
+                )),
                 ..empty_result(t)
             })
         })
         .collect()
 }
 
-/// One trial once a job is free: not run after the deadline or once the
-/// target is down, cut off at the deadline.
-async fn paced_trial(
-    ctx: &RunContext,
-    trial: &Trial,
-    sem: &Arc<tokio::sync::Semaphore>,
-    down: &Mutex<Option<String>>,
+/// What the trials of one run share.
+struct Shared {
+    ctx: RunContext,
+    gate: Arc<Gate>,
+    /// The first cause of a target found down.
+    down: Mutex<Option<String>>,
     deadline: Option<Deadline>,
-) -> TrialResult {
-    let _permit = sem.acquire().await;
-    let not_run = |reason: String| TrialResult {
-        outcome: Outcome::Skipped { reason },
-        ..empty_result(trial)
-    };
-    if let Some(d) = deadline.filter(|d| Instant::now() >= d.at) {
-        return not_run(format!("{NOT_RUN} the run's --deadline ({:?}) had passed", d.after));
-    }
-    let first = down.lock().map(|d| d.clone()).unwrap_or_default();
-    if let Some(cause) = first {
-        let mut r = empty_result(trial);
-        r.outcome = Outcome::Error {
-            cause: format!("not run: the target stopped answering ({cause})"),
-        };
-        return r;
-    }
-    let r = match deadline {
-        Some(d) => match tokio::time::timeout_at(d.at, run_trial(ctx, trial)).await {
-            Ok(r) => r,
-            // Its worlds stay on the target: deleting them could take
-            // another timeout each, past the deadline.
-            Err(_) => return not_run(format!("{NOT_RUN} cut off at the run's --deadline ({:?})", d.after)),
-        },
-        None => run_trial(ctx, trial).await,
-    };
-    if let Outcome::Error { cause } = &r.outcome {
-        if cause.contains(crate::client::DEAD_TARGET_MARK) {
-            if let Ok(mut d) = down.lock() {
-                d.get_or_insert_with(|| format!("{}: {cause}", trial.id));
+}
+
+impl Shared {
+    /// One trial, retried while its connections are dropped under load.
+    async fn trial(&self, trial: &Trial) -> TrialResult {
+        let mut attempt = 1;
+        loop {
+            let ticket = self.gate.acquire().await;
+            let mut r = self.attempt(trial).await;
+            let (cause, how) = match &r.outcome {
+                Outcome::Pass | Outcome::Fail { .. } => {
+                    ticket.answered(r.recorded.len());
+                    return r;
+                }
+                Outcome::Error(HarnessError::TargetDown { cause, how }) => (cause.clone(), *how),
+                _ => return r,
+            };
+            match ticket.dropped(attempt, how) {
+                Retry::After(wait) => {
+                    self.sleep(wait).await;
+                    attempt += 1;
+                }
+                Retry::Overloaded => {
+                    r.outcome = Outcome::Error(HarnessError::Overloaded {
+                        cause,
+                        attempts: attempt,
+                    });
+                    return r;
+                }
+                Retry::Down => {
+                    if let Ok(mut d) = self.down.lock() {
+                        d.get_or_insert_with(|| format!("{}: {cause}", trial.id));
+                    }
+                    return r;
+                }
             }
         }
     }
-    r
+
+    /// A backoff, cut short by the deadline (the next attempt then ends
+    /// as not run).
+    async fn sleep(&self, wait: std::time::Duration) {
+        let until = Instant::now() + wait;
+        let until = self.deadline.map_or(until, |d| until.min(d.at));
+        tokio::time::sleep_until(until).await;
+    }
+
+    /// One try: not run after the deadline or once the target is down,
+    /// cut off at the deadline.
+    async fn attempt(&self, trial: &Trial) -> TrialResult {
+        let not_run = |reason: String| TrialResult {
+            outcome: Outcome::Skipped { reason },
+            ..empty_result(trial)
+        };
+        if let Some(d) = self.deadline.filter(|d| Instant::now() >= d.at) {
+            return not_run(format!("{NOT_RUN} the run's --deadline ({:?}) had passed", d.after));
+        }
+        let first = self.down.lock().map(|d| d.clone()).unwrap_or_default();
+        if let Some(cause) = first {
+            return TrialResult {
+                outcome: Outcome::Error(HarnessError::NotSent(cause)),
+                ..empty_result(trial)
+            };
+        }
+        match self.deadline {
+            Some(d) => match tokio::time::timeout_at(d.at, run_trial(&self.ctx, trial)).await {
+                Ok(r) => r,
+                // Its worlds stay on the target: deleting them could take
+                // another timeout each, past the deadline.
+                Err(_) => not_run(format!("{NOT_RUN} cut off at the run's --deadline ({:?})", d.after)),
+            },
+            None => run_trial(&self.ctx, trial).await,
+        }
+    }
 }
 
 fn empty_result(t: &Trial) -> TrialResult {
@@ -184,7 +232,7 @@ pub fn load_error_result(e: &LoadError) -> TrialResult {
     TrialResult {
         id,
         file: e.path.display().to_string(),
-        outcome: Outcome::Error { cause: e.to_string() },
+        outcome: Outcome::Error(HarnessError::Other(e.to_string())),
         warnings: Vec::new(),
         duration: Default::default(),
         recorded: Vec::new(),

@@ -9,10 +9,10 @@ use reqwest::Url;
 use reqwest::header::{CONTENT_TYPE, LOCATION};
 use serde::Deserialize;
 
-use super::exec::RunContext;
+use super::context::RunContext;
 use crate::client::{
-    BodyError, ControlClient, EcsClient, HttpOptions, MAX_RESPONSE_BYTES, Secret, TlsOptions, excerpt, host_header,
-    http_client, read_capped, tls_problem, transport_cause,
+    BodyError, ControlClient, EcsClient, HttpClientError, HttpOptions, MAX_RESPONSE_BYTES, Secret, TlsOptions, excerpt,
+    host_header, http_client, read_capped, tls_problem, transport_cause,
 };
 use crate::protocol::WORLD_STATE_CAPABILITY;
 use crate::scenario::{Capability, Signature};
@@ -25,12 +25,16 @@ pub enum TargetError {
     Unreachable { url: String, cause: String },
     #[error("TLS with {url} failed: {cause}")]
     Tls { url: String, cause: String },
-    #[error("cannot start the embedded server: {0}")]
+    #[error("cannot start the embedded server")]
     Embedded(#[from] std::io::Error),
-    #[error("invalid URL `{0}`")]
-    BadUrl(String),
-    #[error("cannot build the HTTP client: {0}")]
-    Client(String),
+    #[error("invalid URL `{url}`")]
+    BadUrl {
+        url: String,
+        #[source]
+        source: <Url as std::str::FromStr>::Err,
+    },
+    #[error(transparent)]
+    Client(#[from] HttpClientError),
 }
 
 /// The embedded reference server, stopped when dropped.
@@ -47,7 +51,8 @@ pub async fn start_embedded(config: &ServerConfig) -> Result<Embedded, TargetErr
     tokio::spawn(server.run(async {
         let _ = rx.await;
     }));
-    let url = Url::parse(&format!("http://{addr}/")).map_err(|e| TargetError::BadUrl(e.to_string()))?;
+    let url = format!("http://{addr}/");
+    let url = Url::parse(&url).map_err(|source| TargetError::BadUrl { url, source })?;
     Ok(Embedded { url, _stop: tx })
 }
 
@@ -137,91 +142,25 @@ pub struct TargetInfo {
 
 /// Reads the target's capabilities and builds the run context.
 pub async fn connect(c: &Connect) -> Result<(RunContext, TargetInfo), TargetError> {
-    let http = http_client(&c.http_options()).map_err(|e| TargetError::Client(e.to_string()))?;
+    let http = http_client(&c.http_options())?;
     let control_url = match &c.control {
         Some(u) => u.clone(),
         None => c
             .target
             .join(CONTROL_PREFIX.trim_start_matches('/'))
-            .map_err(|e| TargetError::BadUrl(e.to_string()))?,
+            .map_err(|source| TargetError::BadUrl {
+                url: format!("{}{}", c.target, CONTROL_PREFIX.trim_start_matches('/')),
+                source,
+            })?,
     };
     let caps_url = format!("{}/capabilities", control_url.as_str().trim_end_matches('/'));
+    let answer = fetch(&http, &caps_url, c.timeout).await?;
     let mut info = TargetInfo::default();
-    let unreachable = |e: reqwest::Error| match tls_problem(&e) {
-        Some(_) => TargetError::Tls {
-            url: caps_url.clone(),
-            cause: transport_cause(&e),
-        },
-        None => TargetError::Unreachable {
-            url: caps_url.clone(),
-            cause: if e.is_timeout() {
-                format!("no answer within {:?}", c.timeout)
-            } else {
-                transport_cause(&e)
-            },
-        },
-    };
-    let resp = http
-        .get(&caps_url)
-        .timeout(c.timeout)
-        .send()
-        .await
-        .map_err(unreachable)?;
-    let status = resp.status().as_u16();
-    let header = |name| {
-        resp.headers()
-            .get(name)
-            .map(|v: &reqwest::header::HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned())
-    };
-    let ctype = header(CONTENT_TYPE).unwrap_or_else(|| "no content type".into());
-    let location = header(LOCATION);
-    let body = match read_capped(resp, MAX_RESPONSE_BYTES).await {
-        Ok(b) => Ok(b),
-        Err(BodyError::Read(e)) => return Err(unreachable(e)),
-        Err(e @ BodyError::TooLarge { .. }) => Err(e),
-    };
-    let mut capabilities = BTreeSet::new();
-    let mut world_state = false;
-    let mut control = None;
-    match body.as_deref().map(serde_json::from_slice::<Capabilities>) {
-        Ok(Ok(caps)) if status == 200 && caps.protocol == CONTROL_PROTOCOL => {
-            for name in caps.capabilities {
-                if name == WORLD_STATE_CAPABILITY {
-                    world_state = true;
-                    continue;
-                }
-                match Capability::parse(&name) {
-                    Some(cap) => {
-                        capabilities.insert(cap);
-                    }
-                    None => info.unknown_capabilities.push(name),
-                }
-            }
-            control = Some(ControlClient::new(http.clone(), control_url, c.timeout));
-        }
-        Ok(Ok(caps)) if status == 200 => {
-            info.control_note = Some(format!(
-                "the target speaks `{}`, not `{CONTROL_PROTOCOL}`",
-                caps.protocol
-            ));
-        }
-        Ok(_) => {
-            let detail = match (&location, &body) {
-                (Some(to), _) if (300..400).contains(&status) => {
-                    format!(
-                        ": a redirect to `{}`, which the harness does not follow",
-                        excerpt(to.as_bytes())
-                    )
-                }
-                (_, Ok(b)) if !b.is_empty() => format!(": {}", excerpt(b)),
-                _ => String::new(),
-            };
-            info.control_note = Some(format!(
-                "{caps_url} answered {status} ({ctype}) without a capabilities document{detail}"
-            ))
-        }
-        Err(e) => info.control_note = Some(format!("{caps_url} answered {status}, but {e}")),
-    }
+    let claimed = answer.read(&caps_url, &mut info);
+    let control = claimed
+        .as_ref()
+        .map(|_| ControlClient::new(http.clone(), control_url, c.timeout));
+    let (capabilities, world_state) = claimed.unwrap_or_default();
     if control.is_none() && !c.allow_changes && !is_loopback(&c.target) {
         info.changes_withheld = Some(format!(
             "{} is not a loopback address and has no control protocol, so it may be a real cloud account",
@@ -243,75 +182,106 @@ pub async fn connect(c: &Connect) -> Result<(RunContext, TargetInfo), TargetErro
     Ok((ctx, info))
 }
 
-/// Why a credentials file could not be used. Never quotes the file's
-/// content: it holds a secret.
-#[derive(Debug, thiserror::Error)]
-pub enum CredentialsError {
-    #[error("cannot read the credentials file {path}: {cause}")]
-    Read { path: String, cause: String },
-    #[error("credentials file {path}: {what}")]
-    Invalid { path: String, what: String },
+/// The capabilities request's answer, read within the size limit.
+struct CapsAnswer {
+    status: u16,
+    ctype: String,
+    location: Option<String>,
+    body: Result<Vec<u8>, BodyError>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CredentialsJson {
-    access_key_id: String,
-    access_key_secret: String,
-}
-
-/// Reads `access_key_id` and `access_key_secret` from a file: a JSON object
-/// with those two fields, or lines `name = value` (or `name: value`; `#`
-/// comments and blank lines ignored, values may be quoted). The secret goes
-/// in a file or the environment, never on the command line, where process
-/// listings and shell histories would show it.
-pub fn load_credentials(path: &std::path::Path) -> Result<(String, Secret), CredentialsError> {
-    let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| CredentialsError::Read {
-        path: shown.clone(),
-        cause: e.to_string(),
-    })?;
-    let invalid = |what: String| CredentialsError::Invalid {
-        path: shown.clone(),
-        what,
+/// Sends the capabilities request. A target that cannot be reached (or
+/// whose TLS fails) is an error; any answer is read for [`CapsAnswer::read`].
+async fn fetch(http: &reqwest::Client, caps_url: &str, timeout: Duration) -> Result<CapsAnswer, TargetError> {
+    let unreachable = |e: reqwest::Error| match tls_problem(&e) {
+        Some(_) => TargetError::Tls {
+            url: caps_url.to_string(),
+            cause: transport_cause(&e),
+        },
+        None => TargetError::Unreachable {
+            url: caps_url.to_string(),
+            cause: match e.is_timeout() {
+                true => format!("no answer within {timeout:?}"),
+                false => transport_cause(&e),
+            },
+        },
     };
-    if text.trim_start().starts_with('{') {
-        // serde's messages name fields and types, never the values.
-        let c: CredentialsJson = serde_json::from_str(&text).map_err(|e| invalid(format!("invalid JSON: {e}")))?;
-        return checked(c.access_key_id, c.access_key_secret).map_err(invalid);
-    }
-    let (mut id, mut secret) = (None, None);
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let Some((name, value)) = line.split_once(['=', ':']) else {
-            return Err(invalid(format!("line {}: expected `name = value`", n + 1)));
+    let resp = http.get(caps_url).timeout(timeout).send().await.map_err(unreachable)?;
+    let header = |name| {
+        resp.headers()
+            .get(name)
+            .map(|v: &reqwest::header::HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    };
+    let (status, ctype, location) = (
+        resp.status().as_u16(),
+        header(CONTENT_TYPE).unwrap_or_else(|| "no content type".into()),
+        header(LOCATION),
+    );
+    let body = match read_capped(resp, MAX_RESPONSE_BYTES).await {
+        Ok(b) => Ok(b),
+        Err(BodyError::Read(e)) => return Err(unreachable(e)),
+        Err(e @ BodyError::TooLarge { .. }) => Err(e),
+    };
+    Ok(CapsAnswer {
+        status,
+        ctype,
+        location,
+        body,
+    })
+}
+
+impl CapsAnswer {
+    /// The capabilities claimed and whether `world-state` is one, if the
+    /// answer is this protocol's capabilities document; otherwise `None`,
+    /// with the reason in `info.control_note`.
+    fn read(&self, caps_url: &str, info: &mut TargetInfo) -> Option<(BTreeSet<Capability>, bool)> {
+        let status = self.status;
+        let caps = match self.body.as_deref().map(serde_json::from_slice::<Capabilities>) {
+            Ok(Ok(caps)) if status == 200 => caps,
+            Ok(_) => {
+                info.control_note = Some(self.no_document(caps_url));
+                return None;
+            }
+            Err(e) => {
+                info.control_note = Some(format!("{caps_url} answered {status}, but {e}"));
+                return None;
+            }
         };
-        let value = value.trim().trim_matches(|c| c == '"' || c == '\'').to_string();
-        match name.trim() {
-            "access_key_id" => id = Some(value),
-            "access_key_secret" => secret = Some(value),
-            other => {
-                return Err(invalid(format!(
-                    "line {}: unknown name `{other}` (expected access_key_id or access_key_secret)",
-                    n + 1
-                )));
+        if caps.protocol != CONTROL_PROTOCOL {
+            info.control_note = Some(format!(
+                "the target speaks `{}`, not `{CONTROL_PROTOCOL}`",
+                caps.protocol
+            ));
+            return None;
+        }
+        let (mut known, mut world_state) = (BTreeSet::new(), false);
+        for name in caps.capabilities {
+            match Capability::parse(&name) {
+                _ if name == WORLD_STATE_CAPABILITY => world_state = true,
+                Some(cap) => {
+                    known.insert(cap);
+                }
+                None => info.unknown_capabilities.push(name),
             }
         }
+        Some((known, world_state))
     }
-    match (id, secret) {
-        (Some(id), Some(secret)) => checked(id, secret).map_err(invalid),
-        _ => Err(invalid("needs both access_key_id and access_key_secret".into())),
-    }
-}
 
-fn checked(id: String, secret: String) -> Result<(String, Secret), String> {
-    if id.is_empty() || secret.is_empty() {
-        return Err("access_key_id and access_key_secret must not be empty".into());
+    /// Why an answer is not a capabilities document, with what came back.
+    fn no_document(&self, caps_url: &str) -> String {
+        let (status, ctype) = (self.status, &self.ctype);
+        let detail = match (&self.location, &self.body) {
+            (Some(to), _) if (300..400).contains(&status) => {
+                format!(
+                    ": a redirect to `{}`, which the harness does not follow",
+                    excerpt(to.as_bytes())
+                )
+            }
+            (_, Ok(b)) if !b.is_empty() => format!(": {}", excerpt(b)),
+            _ => String::new(),
+        };
+        format!("{caps_url} answered {status} ({ctype}) without a capabilities document{detail}")
     }
-    Ok((id, Secret::new(secret)))
 }
 
 #[cfg(test)]
@@ -332,36 +302,6 @@ mod tests {
             ("http://localhost.example.com/", false),
         ] {
             assert_eq!(is_loopback(&Url::parse(url).unwrap()), want, "{url}");
-        }
-    }
-
-    fn load(text: &str) -> Result<(String, Secret), CredentialsError> {
-        let path = std::env::temp_dir().join(format!("modspec-creds-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::write(&path, text).unwrap();
-        let r = load_credentials(&path);
-        let _ = std::fs::remove_file(path);
-        r
-    }
-
-    #[test]
-    fn credentials_files_in_both_forms_and_errors_never_quote_the_secret() {
-        for text in [
-            "# ci account\naccess_key_id = LTAIabc\naccess_key_secret = \"s3cr3t\"\n",
-            "access_key_id: LTAIabc\naccess_key_secret: s3cr3t",
-            r#"{"access_key_id": "LTAIabc", "access_key_secret": "s3cr3t"}"#,
-        ] {
-            let (id, secret) = load(text).unwrap();
-            assert_eq!((id.as_str(), secret.expose()), ("LTAIabc", "s3cr3t"), "{text}");
-        }
-        for text in [
-            "access_key_id = LTAIabc\n",
-            "access_key_id = LTAIabc\nsecret s3cr3t\n",
-            "access_key_id = LTAIabc\naccess_key_sceret = s3cr3t\n",
-            r#"{"access_key_id": "LTAIabc", "access_key_secret": 5, "s3cr3t": 1}"#,
-            "access_key_id = \naccess_key_secret = s3cr3t\n",
-        ] {
-            let e = load(text).unwrap_err().to_string();
-            assert!(!e.contains("s3cr3t"), "{e}");
         }
     }
 }

@@ -29,5 +29,5 @@ pub use app::{Server, ServerConfig, router};
 pub use control::{ALL_CAPABILITIES, PREFIX as CONTROL_PREFIX, PROTOCOL as CONTROL_PROTOCOL};
 pub use limits::{ConnLimits, FD_RESERVE, default_max_connections, fd_limit, max_connections_allowed};
 pub use respond::Answer;
-pub use store::{Limits, Store};
+pub use store::{Limits, Store, StoreError};
 pub use tls::{TlsError, TlsIdentity};
