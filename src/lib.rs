@@ -32,7 +32,7 @@
 //!   alike; its table of checks says which are contract and which
 //!   informative (`--strict`).
 //! - [`runner`]: runs trials against a target, as many at once as it keeps
-//!   up with (the load controller and gate that [`fuzz`] shares), and
+//!   up with (the load controller and pacer that [`fuzz`] shares), and
 //!   judges them through [`verdict`].
 //! - [`report`], [`commands`], [`snapshots`]: presentation and the library
 //!   side of the subcommands; [`fuzz`] and [`bench`](mod@bench); [`util`]

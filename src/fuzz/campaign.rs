@@ -30,7 +30,7 @@ use super::shard::Shard;
 use super::shrink::{SHRINK_BUDGET, shrink};
 use super::workers::{Message, Work};
 use crate::client::TlsOptions;
-use crate::runner::{Gate, Jobs, start_embedded};
+use crate::runner::{Jobs, Pacer, start_embedded};
 use crate::server::ServerConfig;
 use crate::spec::Mutant;
 
@@ -266,7 +266,7 @@ async fn run_cases(runner: &Runner, profile: Profile, opts: &FuzzOptions, runs: 
         limit: AtomicU64::new(runs),
         // A time too large to add to the clock is no deadline at all.
         deadline: opts.time.and_then(|t| started.checked_add(t)),
-        gate: Gate::new(opts.jobs),
+        pacer: Pacer::new(opts.jobs),
     });
     for _ in 0..opts.jobs.most() {
         tokio::spawn(work.clone().worker(tx.clone()));

@@ -1,5 +1,5 @@
 //! The campaign's workers: each takes the next case of the seed's stream
-//! once the gate (`runner::Gate`: adaptive or `--jobs N` at once) admits
+//! once the pacer (`runner::Pacer`: adaptive or `--jobs N` at once) admits
 //! one, runs it, retries it while its connections are dropped under load,
 //! and hands the result to the collector.
 
@@ -15,12 +15,12 @@ use super::exec::{CaseRun, Runner};
 use super::generator::{Profile, generate};
 use super::rng::case_bytes;
 use super::shard::Shard;
-use crate::runner::{Gate, Retry, Ticket};
+use crate::runner::{Pacer, Retry, Ticket};
 
 /// A case's index, the case and how its run went.
 pub type Message = (u64, Case, Result<CaseRun, FuzzError>);
 
-/// What the campaign's workers share: the case stream and the gate that
+/// What the campaign's workers share: the case stream and the pacer that
 /// sets how many cases run at once.
 pub struct Work {
     pub runner: Runner,
@@ -32,14 +32,14 @@ pub struct Work {
     /// Cases at or past this index are not started.
     pub limit: AtomicU64,
     pub deadline: Option<Instant>,
-    pub gate: Arc<Gate>,
+    pub pacer: Arc<Pacer>,
 }
 
 impl Work {
-    /// Takes the next case once the gate admits one, until none is left.
+    /// Takes the next case once the pacer admits one, until none is left.
     pub async fn worker(self: Arc<Self>, tx: tokio::sync::mpsc::UnboundedSender<Message>) {
         loop {
-            let ticket = self.gate.acquire().await;
+            let ticket = self.pacer.acquire().await;
             // The shard's j-th case is case i of the whole stream.
             let Some(i) = self.shard.case_index(self.next.fetch_add(1, Ordering::Relaxed)) else {
                 break;
@@ -88,7 +88,7 @@ impl Work {
                 }
             }
             attempt += 1;
-            ticket = self.gate.acquire().await;
+            ticket = self.pacer.acquire().await;
         }
     }
 }

@@ -1,5 +1,5 @@
 //! How many trials (or fuzz cases) run at once: a pure AIMD controller,
-//! used by `run` and `fuzz` alike through [`super::gate::Gate`].
+//! used by `run` and `fuzz` alike through [`super::pacer::Pacer`].
 //!
 //! It starts low, so a mock on a one-thread server with a listen backlog
 //! of 5 is never flooded, and raises the limit by one after each window of

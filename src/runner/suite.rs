@@ -9,9 +9,9 @@ use tokio::time::Instant;
 
 use super::context::RunContext;
 use super::exec::run_trial;
-use super::gate::{Gate, Retry};
 use super::load::Jobs;
 use super::outcome::{HarnessError, Outcome, TrialResult};
+use super::pacer::{Pacer, Retry};
 use crate::scenario::{LoadError, Trial};
 
 /// How every skip reason of a trial the deadline kept from running starts.
@@ -81,7 +81,7 @@ pub struct Pace {
 /// started are not sent: they end as Errors naming that first cause. A dead
 /// target thus costs one timeout, not one per scenario. A trial whose
 /// connection was dropped while others were answered is overload: it is
-/// retried (see [`Gate`]).
+/// retried (see [`Pacer`]).
 pub async fn run_all(ctx: &RunContext, trials: &[Trial], jobs: Jobs) -> Vec<TrialResult> {
     run_paced(ctx, trials, jobs, &Pace::default()).await
 }
@@ -93,7 +93,7 @@ pub async fn run_paced(ctx: &RunContext, trials: &[Trial], jobs: Jobs, pace: &Pa
     }
     let shared = Arc::new(Shared {
         ctx: ctx.clone(),
-        gate: Gate::new(jobs),
+        pacer: Pacer::new(jobs),
         down: Mutex::new(None),
         deadline: pace.deadline,
     });
@@ -133,7 +133,7 @@ pub async fn run_paced(ctx: &RunContext, trials: &[Trial], jobs: Jobs, pace: &Pa
 /// What the trials of one run share.
 struct Shared {
     ctx: RunContext,
-    gate: Arc<Gate>,
+    pacer: Arc<Pacer>,
     /// The first cause of a target found down.
     down: Mutex<Option<String>>,
     deadline: Option<Deadline>,
@@ -144,7 +144,7 @@ impl Shared {
     async fn trial(&self, trial: &Trial) -> TrialResult {
         let mut attempt = 1;
         loop {
-            let ticket = self.gate.acquire().await;
+            let ticket = self.pacer.acquire().await;
             let mut r = self.attempt(trial).await;
             let (cause, how) = match &r.outcome {
                 Outcome::Pass | Outcome::Fail { .. } => {

@@ -1,4 +1,4 @@
-//! The async side of [`super::load`]: a gate that lets at most the
+//! The async side of [`super::load`]: a pacer that lets at most the
 //! controller's limit of units (trials, fuzz cases) run at once, and the
 //! retry policy for a unit whose connection was dropped.
 //!
@@ -44,23 +44,23 @@ struct State {
 }
 
 /// Admits units up to the controller's limit.
-pub struct Gate {
+pub struct Pacer {
     permits: Semaphore,
     state: Mutex<State>,
 }
 
 /// One admitted unit; dropping it lets the next one in.
 pub struct Ticket {
-    gate: Arc<Gate>,
+    pacer: Arc<Pacer>,
     started: Instant,
     epoch: u64,
     answered_before: u64,
 }
 
-impl Gate {
-    pub fn new(jobs: Jobs) -> Arc<Gate> {
+impl Pacer {
+    pub fn new(jobs: Jobs) -> Arc<Pacer> {
         let load = LoadControl::new(jobs);
-        Arc::new(Gate {
+        Arc::new(Pacer {
             permits: Semaphore::new(load.limit()),
             state: Mutex::new(State {
                 load,
@@ -89,7 +89,7 @@ impl Gate {
         }
         let st = self.lock();
         Ticket {
-            gate: self.clone(),
+            pacer: self.clone(),
             started: Instant::now(),
             epoch: st.load.epoch(),
             answered_before: st.answered,
@@ -115,17 +115,17 @@ impl Ticket {
     /// The unit got its answers, `requests` of them.
     pub fn answered(self, requests: usize) {
         let elapsed = self.started.elapsed();
-        let mut st = self.gate.lock();
+        let mut st = self.pacer.lock();
         st.answered += 1;
-        self.gate.update(&mut st, |l| l.answered(elapsed, requests));
+        self.pacer.update(&mut st, |l| l.answered(elapsed, requests));
         // Released before `self` drops, which takes the lock again.
         drop(st);
     }
 
     /// The unit got no answer (`how`) on its `attempt`-th try (from 1).
     pub fn dropped(self, attempt: u32, how: Unanswered) -> Retry {
-        let mut st = self.gate.lock();
-        self.gate.update(&mut st, |l| l.dropped(self.epoch));
+        let mut st = self.pacer.lock();
+        self.pacer.update(&mut st, |l| l.dropped(self.epoch));
         let progressed = st.answered != self.answered_before;
         drop(st);
         match (progressed, how) {
@@ -139,11 +139,11 @@ impl Ticket {
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        let mut st = self.gate.lock();
+        let mut st = self.pacer.lock();
         if st.debt > 0 {
             st.debt -= 1;
         } else {
-            self.gate.permits.add_permits(1);
+            self.pacer.permits.add_permits(1);
         }
     }
 }
@@ -155,35 +155,35 @@ mod tests {
 
     #[tokio::test]
     async fn admits_up_to_the_limit_and_follows_it_down() {
-        let gate = Gate::new(Jobs::Fixed(2));
-        let a = gate.acquire().await;
-        let _b = gate.acquire().await;
-        let third = tokio::time::timeout(Duration::from_millis(50), gate.acquire()).await;
+        let pacer = Pacer::new(Jobs::Fixed(2));
+        let a = pacer.acquire().await;
+        let _b = pacer.acquire().await;
+        let third = tokio::time::timeout(Duration::from_millis(50), pacer.acquire()).await;
         assert!(third.is_err(), "a third unit got in at a limit of 2");
         drop(a);
-        let _c = tokio::time::timeout(Duration::from_millis(50), gate.acquire())
+        let _c = tokio::time::timeout(Duration::from_millis(50), pacer.acquire())
             .await
             .expect("a released place admits the next unit");
 
-        let gate = Gate::new(Jobs::Adaptive);
-        let (a, b) = (gate.acquire().await, gate.acquire().await);
-        assert_eq!(gate.limit(), START);
+        let pacer = Pacer::new(Jobs::Adaptive);
+        let (a, b) = (pacer.acquire().await, pacer.acquire().await);
+        assert_eq!(pacer.limit(), START);
         // Timed out with nothing answered: the limit halves, and the target
         // counts as down at once.
         assert_eq!(a.dropped(1, Unanswered::TimedOut), Retry::Down);
-        assert_eq!(gate.limit(), 1);
+        assert_eq!(pacer.limit(), 1);
         drop(b);
-        let _one = gate.acquire().await;
-        let two = tokio::time::timeout(Duration::from_millis(50), gate.acquire()).await;
+        let _one = pacer.acquire().await;
+        let two = tokio::time::timeout(Duration::from_millis(50), pacer.acquire()).await;
         assert!(two.is_err(), "the halved limit admitted two");
     }
 
     #[tokio::test]
     async fn a_drop_while_others_are_answered_is_retried_then_overload() {
-        let gate = Gate::new(Jobs::Fixed(2));
+        let pacer = Pacer::new(Jobs::Fixed(2));
         for attempt in 1..=MAX_ATTEMPTS {
-            let t = gate.acquire().await;
-            gate.acquire().await.answered(1);
+            let t = pacer.acquire().await;
+            pacer.acquire().await.answered(1);
             let want = match attempt {
                 MAX_ATTEMPTS => Retry::Overloaded,
                 n => Retry::After(FIRST_BACKOFF * 2u32.pow(n - 1)),
@@ -194,13 +194,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_refusal_with_nothing_answered_is_retried_then_down() {
-        let gate = Gate::new(Jobs::Fixed(1));
+        let pacer = Pacer::new(Jobs::Fixed(1));
         for attempt in 1..=MAX_ATTEMPTS {
             let want = match attempt {
                 MAX_ATTEMPTS => Retry::Down,
                 n => Retry::After(FIRST_BACKOFF * 2u32.pow(n - 1)),
             };
-            assert_eq!(gate.acquire().await.dropped(attempt, Unanswered::Dropped), want);
+            assert_eq!(pacer.acquire().await.dropped(attempt, Unanswered::Dropped), want);
         }
         // A backoff of a dead target's refusals stays short: all of them
         // together are under a few seconds, not a timeout per trial.
