@@ -24,7 +24,7 @@ impl Answer {
     pub fn with_retry_after(mut self, ms: i64, mutant: Option<Mutant>) -> Self {
         match mutant {
             Some(Mutant::G12NoRetryAfter) => {}
-            Some(Mutant::WRetryAfterSeconds) => self.retry_after_ms = Some((ms + 999) / 1000),
+            Some(Mutant::T1RetryAfterSeconds) => self.retry_after_ms = Some((ms + 999) / 1000),
             _ => self.retry_after_ms = Some(ms),
         }
         self

@@ -71,7 +71,7 @@ mutants! {
     G12QuotaOffByOne = "G12-quota-off-by-one", Gateway, [G12], "the quota allows one request more than set";
     G12ThrottledCount = "G12-throttled-count", Gateway, [G12], "throttled requests count against the quota";
     G12NoRetryAfter = "G12-no-retry-after", Gateway, [G12], "Throttling answers lack x-acs-retry-after";
-    WRetryAfterSeconds = "W-retry-after-seconds", Gateway, [T1, G12], "x-acs-retry-after is sent in seconds, not milliseconds";
+    T1RetryAfterSeconds = "T1-retry-after-seconds", Gateway, [T1, G12], "x-acs-retry-after is sent in seconds, not milliseconds";
     WXmlErrorContentType = "W-xml-error-content-type", Gateway, [], "XML errors are sent as application/xml";
     WJsonLowercaseCode = "W-json-lowercase-code", Gateway, [], "JSON errors spell the key `code`";
     WV1DefaultJson = "W-v1-default-json", Gateway, [], "V1 requests without Format are answered in JSON";
