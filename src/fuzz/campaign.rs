@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use arbitrary::Unstructured;
 use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::Url;
 
@@ -23,13 +22,13 @@ use super::driver::Driver;
 use super::error::FuzzError;
 use super::exec::{CaseRun, Runner};
 use super::finding::{exchange_text, round_trip, scenario_yaml};
-use super::generator::{Profile, generate};
+use super::generator::Profile;
 use super::judge::Disagreement;
 use super::merge::RECORD_SUFFIX;
 use super::record::{FindingRecord, finding_key};
-use super::rng::case_bytes;
 use super::shard::Shard;
 use super::shrink::{SHRINK_BUDGET, shrink};
+use super::steer::case_at;
 use crate::client::TlsOptions;
 use crate::runner::start_embedded;
 use crate::server::ServerConfig;
@@ -63,6 +62,9 @@ pub struct FuzzOptions {
     pub progress_lines: Option<Duration>,
     /// Which slice of the seed's case stream to run.
     pub shard: Shard,
+    /// Lean generation toward what the plain generator reaches rarely
+    /// (`steer.rs`); off, case `i` is the plain generator's.
+    pub steer: bool,
     /// Keep the index of every case run in `FuzzReport::ran` (tests).
     pub record_indices: bool,
     pub timeout: Duration,
@@ -92,6 +94,7 @@ impl FuzzOptions {
             progress: false,
             progress_lines: None,
             shard: Shard::WHOLE,
+            steer: true,
             record_indices: false,
             timeout: Duration::from_secs(10),
             tls: TlsOptions::default(),
@@ -136,8 +139,10 @@ pub struct FuzzReport {
     pub first_error: Option<String>,
     pub findings: Vec<Finding>,
     pub shard: Shard,
-    /// Rules that decided the requests sent.
+    /// Rules, boundaries and precedence pairs the requests sent reached.
     pub coverage: Coverage,
+    /// Whether generation was steered (`FuzzOptions::steer`).
+    pub steered: bool,
     /// With `record_indices`: the cases run, ascending.
     pub ran: Vec<u64>,
 }
@@ -219,6 +224,7 @@ pub async fn fuzz(opts: &FuzzOptions) -> Result<FuzzReport, FuzzError> {
         first_error: tally.first_error.map(|e| e.to_string()),
         shard: opts.shard,
         coverage: tally.coverage,
+        steered: opts.steer,
         ran: tally.ran,
         ..FuzzReport::default()
     };
@@ -262,15 +268,14 @@ async fn run_cases(runner: &Runner, profile: Profile, opts: &FuzzOptions, runs: 
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Message>();
     for _ in 0..opts.jobs.max(1) {
         let (runner, next, limit, tx, seed) = (runner.clone(), next.clone(), limit.clone(), tx.clone(), opts.seed);
-        let shard = opts.shard;
+        let (shard, steer) = (opts.shard, opts.steer);
         tokio::spawn(async move {
             // The shard's j-th case is case i of the whole stream.
             while let Some(i) = shard.case_index(next.fetch_add(1, Ordering::Relaxed)) {
                 if i >= limit.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
                     break;
                 }
-                let bytes = case_bytes(seed, i);
-                let Ok(case) = generate(&mut Unstructured::new(&bytes), profile) else {
+                let Some(case) = case_at(seed, i, profile, &runner.defaults, steer) else {
                     continue;
                 };
                 let result = runner.run(&case).await;
@@ -315,7 +320,7 @@ async fn run_cases(runner: &Runner, profile: Profile, opts: &FuzzOptions, runs: 
             t.ran.push(i);
         }
         for s in &run.sent {
-            t.coverage.add(s.expected.rule);
+            t.coverage.add(&s.expected);
         }
         if let Some(every) = opts.progress_lines {
             if last_line.elapsed() >= every {
@@ -396,7 +401,10 @@ async fn finding(
     };
     let name = format!("{}-{kind}-s{}{shard}-c{index}", disagreement.expected_rule, opts.seed);
     let key = finding_key(&disagreement);
-    let mutant = opts.mutant.map(|m| format!(" --mutant {m}")).unwrap_or_default();
+    let mut mutant = opts.mutant.map(|m| format!(" --mutant {m}")).unwrap_or_default();
+    if !opts.steer {
+        mutant.push_str(" --no-steer");
+    }
     let comment = vec![
         format!(
             "Found by `modspec fuzz --seed {} --shard {}{mutant}` (case {index} of the seed's stream, shrunk from {steps_before} to {} steps).",

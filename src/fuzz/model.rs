@@ -8,9 +8,10 @@
 use std::collections::{HashSet, VecDeque};
 
 use super::case::{Case, CaseRequest, CaseStep};
+use super::reach::{Boundaries, Boundary, oracle_boundaries};
 use crate::client::SignatureStyle;
 use crate::protocol::{ACTION, V1_REQUIRED, V3_REQUIRED, VERSION};
-use crate::spec::{Decision, ModifyRequest, RuleId, World, WorldState, decide};
+use crate::spec::{Decision, ModifyRequest, RuleId, World, WorldState, decide, rules_met};
 use crate::wire::{Format, sign_v1, sign_v3};
 
 /// How far a signed timestamp may be from the wall clock (G7), seconds.
@@ -24,6 +25,14 @@ pub struct Expected {
     pub rule: RuleId,
     /// The body format of the answer.
     pub format: Format,
+    /// The rule that would answer if `rule` were put right, when the
+    /// request breaks both and they are of one layer (two gateway rules, or
+    /// two of P1–F1): the precedence pair the documented order decided.
+    /// A gateway refusal's operation verdict is not paired with it: every
+    /// damaged request has one, so such pairs would say nothing.
+    pub runner_up: Option<RuleId>,
+    /// The boundaries of section 3 this request reached (`reach`).
+    pub boundaries: Boundaries,
 }
 
 /// A world as the contract sees it while a case runs.
@@ -38,6 +47,9 @@ pub struct Model {
     nonces: HashSet<String>,
     /// World times of the requests counted against the G12 quota.
     quota: VecDeque<i64>,
+    /// World times of the requests G12 refused within the last 60 s (they
+    /// do not count; kept to know when that decides).
+    throttled: VecDeque<i64>,
 }
 
 impl Model {
@@ -48,6 +60,7 @@ impl Model {
             auth,
             nonces: HashSet::new(),
             quota: VecDeque::new(),
+            throttled: VecDeque::new(),
         }
     }
 
@@ -59,47 +72,97 @@ impl Model {
     /// Answers one request and applies what it changes.
     pub fn request(&mut self, req: &CaseRequest) -> Expected {
         let format = expected_format(req);
-        let rule = match self.transport(req) {
-            Some(rule) => rule,
-            None => {
-                let op = ModifyRequest::from_pairs(req.params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-                let d: Decision = decide(&self.state, self.now, &op);
-                if let Some(change) = &d.change {
-                    self.state.apply(change);
-                }
-                d.rule
-            }
-        };
-        Expected { rule, format }
+        let (gate, quota_edges) = self.transport(req);
+        if let Some(&rule) = gate.first() {
+            // Refused at the gateway: its own order decides, and no
+            // boundary behind it was judged.
+            let boundaries = quota_edges.judged_by(rule);
+            return Expected {
+                rule,
+                format,
+                runner_up: gate.get(1).copied(),
+                boundaries,
+            };
+        }
+        let op = ModifyRequest::from_pairs(req.params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let d: Decision = decide(&self.state, self.now, &op);
+        let met = rules_met(&self.state, self.now, &op);
+        let boundaries = oracle_boundaries(&self.state, self.now, &op, d.rule).union(quota_edges);
+        if let Some(change) = &d.change {
+            self.state.apply(change);
+        }
+        Expected {
+            rule: d.rule,
+            format,
+            runner_up: met.get(1).copied(),
+            boundaries,
+        }
     }
 
-    /// G1–G12, with the bookkeeping of G10 and G12.
-    fn transport(&mut self, req: &CaseRequest) -> Option<RuleId> {
-        if let Some(rule) = gateway(req, self.auth) {
-            return Some(rule);
-        }
+    /// The gateway rules G1–G12 the request meets, in order, with the
+    /// bookkeeping of G10 and G12 for a request that passes them all, and
+    /// the quota's boundaries.
+    fn transport(&mut self, req: &CaseRequest) -> (Vec<RuleId>, Boundaries) {
+        let mut met = gateway_met(req, self.auth);
         if self.auth {
             if let Some(nonce) = &req.damage.nonce {
-                if !self.nonces.insert(nonce.clone()) {
-                    return Some(RuleId::G10);
+                // The nonce of a request whose signature verified is kept.
+                if self.nonces.contains(nonce) {
+                    met.push(RuleId::G10);
+                } else if met.is_empty() {
+                    self.nonces.insert(nonce.clone());
                 }
             }
         }
         let format = req.format.as_deref().filter(|f| !f.is_empty());
         if format.is_some_and(|f| Format::parse(f).is_none()) {
-            return Some(RuleId::G11);
+            met.push(RuleId::G11);
         }
-        if let Some(max) = self.state.world.account.max_requests_per_minute {
-            let now = self.now;
-            while self.quota.front().is_some_and(|t| now - t >= QUOTA_WINDOW) {
-                self.quota.pop_front();
-            }
-            if self.quota.len() >= max as usize {
-                return Some(RuleId::G12);
-            }
-            self.quota.push_back(now);
+        let passed = met.is_empty();
+        let (throttled, edges) = self.quota(passed);
+        if throttled {
+            met.push(RuleId::G12);
         }
-        None
+        (met, edges)
+    }
+
+    /// G12: whether the account's quota is exhausted, with its
+    /// bookkeeping (a request that `passed` G1–G11 and is allowed counts;
+    /// a throttled one does not) and its boundaries.
+    fn quota(&mut self, passed: bool) -> (bool, Boundaries) {
+        let mut edges = Boundaries::default();
+        let Some(max) = self.state.world.account.max_requests_per_minute else {
+            return (false, edges);
+        };
+        let (max, now) = (max as usize, self.now);
+        let age = |q: &VecDeque<i64>| q.front().map(|t| now - t);
+        if self.quota.len() >= max && age(&self.quota) == Some(QUOTA_WINDOW) {
+            edges.insert(Boundary::QuotaOldest60);
+        }
+        for q in [&mut self.quota, &mut self.throttled] {
+            while q.front().is_some_and(|t| now - t >= QUOTA_WINDOW) {
+                q.pop_front();
+            }
+        }
+        let count = self.quota.len();
+        match max.checked_sub(count) {
+            Some(0) => edges.insert(Boundary::QuotaFull),
+            Some(1) => edges.insert(Boundary::QuotaLast),
+            _ => {}
+        }
+        let full = count >= max;
+        if full && age(&self.quota) == Some(QUOTA_WINDOW - 1) {
+            edges.insert(Boundary::QuotaOldest59);
+        }
+        // Allowed only because throttled requests do not count.
+        if !full && count + self.throttled.len() >= max {
+            edges.insert(Boundary::QuotaThrottledNotCounted);
+        }
+        if passed {
+            let q = if full { &mut self.throttled } else { &mut self.quota };
+            q.push_back(now);
+        }
+        (full, edges)
     }
 }
 
@@ -119,76 +182,91 @@ pub fn expected_format(req: &CaseRequest) -> Format {
 /// G1–G9 for the damage kinds the generator makes; `None` if all pass.
 ///
 /// The checks follow behaviour.md's order, so a request with several kinds
-/// of damage gets the earliest rule; each check reads only the damage
-/// fields of its own rule.
+/// of damage gets the earliest rule.
 pub fn gateway(req: &CaseRequest, auth: bool) -> Option<RuleId> {
+    gateway_met(req, auth).first().copied()
+}
+
+/// Every rule of G1–G9 the request meets, in order: each check reads only
+/// the damage fields of its own rule, so each is judged on its own. A
+/// target without `auth` checks only G1, G3 and G5.
+pub fn gateway_met(req: &CaseRequest, auth: bool) -> Vec<RuleId> {
+    let d = &req.damage;
+    let set = |k: &str| d.set.get(k).map(String::as_str);
+    // (rule, met, checked by this target)
+    let checks = [
+        (RuleId::G1, !matches!(req.method.as_str(), "GET" | "POST"), true),
+        (RuleId::G2, signature_incomplete(req), auth),
+        (RuleId::G3, set("Action").is_some_and(|a| a != ACTION), true),
+        (RuleId::G4, set("Version").is_some_and(|v| v != VERSION), auth),
+        (RuleId::G5, d.unknown_key, true),
+        (
+            RuleId::G6,
+            set("Timestamp").is_some_and(|t| sign_v1::parse_timestamp(t).is_none()),
+            auth,
+        ),
+        (
+            RuleId::G7,
+            d.timestamp_offset.is_some_and(|o| o.abs() > TIMESTAMP_WINDOW),
+            auth,
+        ),
+        (RuleId::G8, method_bad(req), auth),
+        (RuleId::G9, forged(req), auth),
+    ];
+    checks
+        .into_iter()
+        .filter(|(_, met, checked)| *met && *checked)
+        .map(|(rule, ..)| rule)
+        .collect()
+}
+
+/// G2: a required common parameter or header missing, empty or unsigned.
+fn signature_incomplete(req: &CaseRequest) -> bool {
     let d = &req.damage;
     let v1 = req.style == SignatureStyle::V1;
-    if !matches!(req.method.as_str(), "GET" | "POST") {
-        return Some(RuleId::G1);
-    }
-    let set = |k: &str| d.set.get(k).map(String::as_str);
-    if auth {
-        let required: &[&str] = if v1 {
-            &V1_REQUIRED
-        } else {
-            &[
-                "Signature",
-                "Action",
-                "Version",
-                "Timestamp",
-                "SignatureNonce",
-                "x-acs-content-sha256",
-            ]
-        };
-        let omitted = d.omit.iter().any(|o| required.contains(&o.as_str()));
-        let emptied = required.iter().any(|k| set(k) == Some(""));
-        // G2 is about host and the required x-acs-* headers only; other
-        // headers may be left out of SignedHeaders (behaviour.md section 6).
-        let unsigned = !v1
-            && d.unsigned_headers
-                .iter()
-                .any(|h| h == "host" || V3_REQUIRED.contains(&h.as_str()));
-        if omitted || emptied || unsigned {
-            return Some(RuleId::G2);
-        }
-    }
-    if set("Action").is_some_and(|a| a != ACTION) {
-        return Some(RuleId::G3);
-    }
-    if !auth {
-        return d.unknown_key.then_some(RuleId::G5);
-    }
-    if set("Version").is_some_and(|v| v != VERSION) {
-        return Some(RuleId::G4);
-    }
-    if d.unknown_key {
-        return Some(RuleId::G5);
-    }
-    if set("Timestamp").is_some_and(|t| sign_v1::parse_timestamp(t).is_none()) {
-        return Some(RuleId::G6);
-    }
-    if d.timestamp_offset.is_some_and(|o| o.abs() > TIMESTAMP_WINDOW) {
-        return Some(RuleId::G7);
-    }
-    let method_bad = if v1 {
-        set("SignatureMethod").is_some_and(|m| m != "HMAC-SHA1")
+    let required: &[&str] = if v1 {
+        &V1_REQUIRED
     } else {
-        d.algorithm.as_deref().is_some_and(|a| a != sign_v3::ALGORITHM)
+        &[
+            "Signature",
+            "Action",
+            "Version",
+            "Timestamp",
+            "SignatureNonce",
+            "x-acs-content-sha256",
+        ]
     };
-    if method_bad {
-        return Some(RuleId::G8);
+    let omitted = d.omit.iter().any(|o| required.contains(&o.as_str()));
+    let emptied = required.iter().any(|k| d.set.get(*k).is_some_and(String::is_empty));
+    // G2 is about host and the required x-acs-* headers only; other
+    // headers may be left out of SignedHeaders (behaviour.md section 6).
+    let unsigned = !v1
+        && d.unsigned_headers
+            .iter()
+            .any(|h| h == "host" || V3_REQUIRED.contains(&h.as_str()));
+    omitted || emptied || unsigned
+}
+
+/// G8: a signature method (V1) or algorithm (V3) other than the one served.
+fn method_bad(req: &CaseRequest) -> bool {
+    let d = &req.damage;
+    match req.style {
+        SignatureStyle::V1 => d.set.get("SignatureMethod").is_some_and(|m| m != "HMAC-SHA1"),
+        SignatureStyle::V3 => d.algorithm.as_deref().is_some_and(|a| a != sign_v3::ALGORITHM),
     }
+}
+
+/// G9: signed with another secret, changed after signing, or (V3) a body
+/// hash that is not the body's.
+fn forged(req: &CaseRequest) -> bool {
+    let d = &req.damage;
     let tampered = d.after_signing.iter().any(|(k, v)| req.param(k) != Some(v.as_str()));
     let body = d.body.as_deref().unwrap_or_default().as_bytes();
     let hash_lies = d
         .content_sha256
         .as_deref()
         .is_some_and(|h| !h.eq_ignore_ascii_case(&sign_v3::hex_sha256(body)));
-    if d.wrong_secret || tampered || (!v1 && hash_lies) {
-        return Some(RuleId::G9);
-    }
-    None
+    d.wrong_secret || tampered || (req.style == SignatureStyle::V3 && hash_lies)
 }
 
 /// The expected answer of every request of a case, in order, and the
