@@ -45,6 +45,8 @@ pub struct Model {
     auth: bool,
     /// Nonces of requests whose signature verified (G10).
     nonces: HashSet<String>,
+    /// Nonces of requests refused at or before G9 (not recorded).
+    refused_nonces: HashSet<String>,
     /// World times of the requests counted against the G12 quota.
     quota: VecDeque<i64>,
     /// World times of the requests G12 refused within the last 60 s (they
@@ -59,6 +61,7 @@ impl Model {
             now: 0,
             auth,
             nonces: HashSet::new(),
+            refused_nonces: HashSet::new(),
             quota: VecDeque::new(),
             throttled: VecDeque::new(),
         }
@@ -101,17 +104,22 @@ impl Model {
 
     /// The gateway rules G1–G12 the request meets, in order, with the
     /// bookkeeping of G10 and G12 for a request that passes them all, and
-    /// the quota's boundaries.
+    /// the boundaries of G10 and G12.
     fn transport(&mut self, req: &CaseRequest) -> (Vec<RuleId>, Boundaries) {
         let mut met = gateway_met(req, self.auth);
-        if self.auth {
-            if let Some(nonce) = &req.damage.nonce {
-                // The nonce of a request whose signature verified is kept.
-                if self.nonces.contains(nonce) {
-                    met.push(RuleId::G10);
-                } else if met.is_empty() {
-                    self.nonces.insert(nonce.clone());
+        let mut nonce_edge = Boundaries::default();
+        if let Some(nonce) = req.damage.nonce.as_ref().filter(|_| self.auth) {
+            // The nonce of a request whose signature verified is kept; one
+            // refused at or before G9 is not, and may be used again.
+            if self.nonces.contains(nonce) {
+                met.push(RuleId::G10);
+            } else if met.is_empty() {
+                if self.refused_nonces.contains(nonce) {
+                    nonce_edge.insert(Boundary::NonceAfterRefused);
                 }
+                self.nonces.insert(nonce.clone());
+            } else {
+                self.refused_nonces.insert(nonce.clone());
             }
         }
         let format = req.format.as_deref().filter(|f| !f.is_empty());
@@ -123,7 +131,7 @@ impl Model {
         if throttled {
             met.push(RuleId::G12);
         }
-        (met, edges)
+        (met, edges.union(nonce_edge))
     }
 
     /// G12: whether the account's quota is exhausted, with its

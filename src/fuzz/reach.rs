@@ -38,6 +38,7 @@ macro_rules! boundaries {
 }
 
 boundaries! {
+    NonceAfterRefused = G10 "a nonce first sent in a refused request";
     QuotaLast = G12 "count = quota - 1 (last allowed)";
     QuotaFull = G12 "count = quota (refused)";
     QuotaOldest59 = G12 "quota full, oldest counted 59 s ago";

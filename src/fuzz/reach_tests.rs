@@ -83,6 +83,26 @@ fn a_boundary_behind_an_earlier_refusal_is_not_reached() {
 }
 
 #[test]
+fn a_nonce_refused_with_a_forged_signature_may_be_used_again() {
+    let mut r = req(&[("InstanceId", "i-running"), ("InternetMaxBandwidthOut", "6")]);
+    r.damage.nonce = Some("n-1".into());
+    let mut forged = r.clone();
+    forged.damage.wrong_secret = true;
+    let got = run(
+        vec![],
+        vec![
+            CaseStep::Request(forged),
+            CaseStep::Request(r.clone()),
+            CaseStep::Request(r),
+        ],
+    );
+    let rules: Vec<RuleId> = got.iter().map(|e| e.rule).collect();
+    assert_eq!(rules, [RuleId::G9, RuleId::E1, RuleId::G10]);
+    assert_eq!(edges(&got[1]), [NonceAfterRefused]);
+    assert!(edges(&got[2]).is_empty());
+}
+
+#[test]
 fn the_quota_edges_follow_its_window_and_ignore_throttled_requests() {
     let world = vec![WorldField::Quota(Some(1))];
     let p6 = || CaseStep::Request(req(&[("InstanceId", "i-running")]));

@@ -24,17 +24,17 @@ pub(super) const RULE_REACH: &[(RuleId, u32)] = &[
 
 #[rustfmt::skip]
 pub(super) const BOUNDARY_REACH: &[(Boundary, u32)] = &[
-    (QuotaLast, 16124), (QuotaFull, 12040), (QuotaOldest59, 569),
-    (QuotaOldest60, 549), (QuotaThrottledNotCounted, 32), (TokenLen64, 2654),
-    (TokenLen65, 2671), (TokenSpace, 6965), (TokenTilde, 4788),
-    (TokenControl, 9962), (TokenDel, 2356), (OutBelow, 2296),
-    (OutMin, 9583), (OutMax, 8244), (OutAbove, 2405),
-    (InBelow, 2575), (InMin, 6750), (InMax, 6416),
-    (InAbove, 1664), (ProcessingLast, 80), (ProcessingDone, 2909),
-    (Window299, 657), (Window300, 729), (RankEqual, 36),
-    (OutPlanMax, 4259), (OutPlanAbove, 135), (InPlanMax, 2659),
-    (InPlanAbove, 64), (OutCurrent, 748), (OutCurrentAbove, 524),
-    (InCurrent, 422), (InCurrentAbove, 324),
+    (NonceAfterRefused, 144), (QuotaLast, 16124), (QuotaFull, 12040),
+    (QuotaOldest59, 569), (QuotaOldest60, 549), (QuotaThrottledNotCounted, 32),
+    (TokenLen64, 2654), (TokenLen65, 2671), (TokenSpace, 6965),
+    (TokenTilde, 4788), (TokenControl, 9962), (TokenDel, 2356),
+    (OutBelow, 2296), (OutMin, 9583), (OutMax, 8244),
+    (OutAbove, 2405), (InBelow, 2575), (InMin, 6750),
+    (InMax, 6416), (InAbove, 1664), (ProcessingLast, 80),
+    (ProcessingDone, 2909), (Window299, 657), (Window300, 729),
+    (RankEqual, 36), (OutPlanMax, 4259), (OutPlanAbove, 135),
+    (InPlanMax, 2659), (InPlanAbove, 64), (OutCurrent, 748),
+    (OutCurrentAbove, 524), (InCurrent, 422), (InCurrentAbove, 324),
 ];
 
 /// Sorted by (winner, runner-up), for binary search.
