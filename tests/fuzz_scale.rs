@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use modspec::fuzz::{FuzzOptions, FuzzReport, Shard, fuzz, merge};
+use modspec::fuzz::{Boundary, FuzzOptions, FuzzReport, Shard, fuzz, merge};
 use modspec::spec::{Mutant, RuleId};
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -133,6 +133,10 @@ fn ten_thousand_cases_reach_every_rule_of_section_3() {
     let missing: Vec<String> = r.coverage.missing().iter().map(RuleId::to_string).collect();
     assert!(missing.is_empty(), "never reached: {missing:?}\n{}", r.coverage.table());
     assert_eq!(r.coverage.fired.values().sum::<u64>(), r.requests);
+    // Steered, every edge of section 3's ranges is met as well.
+    let edges = r.coverage.boundaries_missing();
+    assert!(edges.is_empty(), "never reached: {edges:?}\n{}", r.coverage.table());
+    assert!(r.coverage.pair(RuleId::A4, RuleId::T1) > 0, "{}", r.coverage.table());
 }
 
 fn modspec(args: &[&str]) -> std::process::Output {
@@ -172,6 +176,21 @@ fn a_timed_campaign_logged_to_a_file_prints_progress_and_writes_the_summary() {
     assert_eq!(coverage.len(), RuleId::all().count());
     let fired: u64 = coverage.iter().map(|r| r["fired"].as_u64().unwrap_or(0)).sum();
     assert_eq!(fired, doc["requests"].as_u64().unwrap_or(0), "{doc}");
+    assert_eq!(doc["steered"], true, "{doc}");
+    let boundaries = doc["boundaries"].as_array().expect("boundaries");
+    assert_eq!(boundaries.len(), Boundary::ALL.len());
+    assert!(
+        boundaries
+            .iter()
+            .all(|b| b["rule"].is_string() && b["reached"].is_u64())
+    );
+    let pairs = doc["precedence_pairs"].as_array().expect("precedence_pairs");
+    assert!(!pairs.is_empty(), "{doc}");
+    assert!(pairs.iter().all(|p| p["winner"] != p["runner_up"]), "{doc}");
+    assert!(
+        out.contains("boundaries (requests") && out.contains("precedence pairs"),
+        "{out}"
+    );
 }
 
 #[test]

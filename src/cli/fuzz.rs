@@ -47,8 +47,14 @@ pub(crate) struct FuzzArgs {
     /// cases; merge their findings with `modspec fuzz merge`.
     #[arg(long, value_name = "K/N", default_value = "1/1")]
     shard: Shard,
+    /// Plain generation: case i is the generator's first candidate, not the
+    /// one of several that reaches the rarest rules, boundaries and
+    /// precedence pairs (a seed then means other cases).
+    #[arg(long)]
+    no_steer: bool,
     /// Write the campaign summary here (JSON: cases, requests, rate,
-    /// errors, findings with their keys, spec coverage).
+    /// errors, findings with their keys, spec coverage: rules, boundaries,
+    /// precedence pairs).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
     /// Folder for the findings (scenario YAML, raw exchange and
@@ -166,6 +172,7 @@ pub(crate) fn fuzz(args: FuzzArgs) -> anyhow::Result<ExitCode> {
     opts.progress = terminal;
     opts.progress_lines = (!terminal).then_some(Duration::from_secs(3));
     opts.shard = args.shard;
+    opts.steer = !args.no_steer;
     opts.timeout = timeout;
     opts.tls = tls;
     let report = rt.block_on(modspec::fuzz::fuzz(&opts)).map_err(|e| {

@@ -62,6 +62,9 @@ pub struct FuzzOptions {
     pub progress_lines: Option<Duration>,
     /// Which slice of the seed's case stream to run.
     pub shard: Shard,
+    /// Lean generation toward what the plain generator reaches rarely
+    /// (`steer.rs`); off, case `i` is the plain generator's.
+    pub steer: bool,
     /// Keep the index of every case run in `FuzzReport::ran` (tests).
     pub record_indices: bool,
     pub timeout: Duration,
@@ -87,6 +90,7 @@ impl FuzzOptions {
             progress: false,
             progress_lines: None,
             shard: Shard::WHOLE,
+            steer: true,
             record_indices: false,
             timeout: Duration::from_secs(10),
             tls: TlsOptions::default(),
@@ -134,8 +138,10 @@ pub struct FuzzReport {
     pub first_error_unanswered: bool,
     pub findings: Vec<Finding>,
     pub shard: Shard,
-    /// Rules that decided the requests sent.
+    /// Rules, boundaries and precedence pairs the requests sent reached.
     pub coverage: Coverage,
+    /// Whether generation was steered (`FuzzOptions::steer`).
+    pub steered: bool,
     /// With `record_indices`: the cases run, ascending.
     pub ran: Vec<u64>,
 }
@@ -166,6 +172,14 @@ pub fn parse_duration(s: &str) -> Result<Duration, FuzzError> {
 pub async fn fuzz(opts: &FuzzOptions) -> Result<FuzzReport, FuzzError> {
     if opts.mutant.is_some() && opts.target.is_some() {
         return Err(FuzzError::MutantWithTarget);
+    }
+    // Made even when nothing is found: a shard with no findings is still
+    // one of the folders the nightly merge job reads.
+    if let Some(dir) = &opts.out {
+        std::fs::create_dir_all(dir).map_err(|source| FuzzError::Write {
+            path: dir.clone(),
+            source,
+        })?;
     }
     let defaults = default_world()?.clone();
     let mut embedded = None;
@@ -219,6 +233,7 @@ pub async fn fuzz(opts: &FuzzOptions) -> Result<FuzzReport, FuzzError> {
         first_error: tally.first_error.map(|e| crate::util::error_chain(&e)),
         shard: opts.shard,
         coverage: tally.coverage,
+        steered: opts.steer,
         ran: tally.ran,
         ..FuzzReport::default()
     };
@@ -267,6 +282,7 @@ async fn run_cases(runner: &Runner, profile: Profile, opts: &FuzzOptions, runs: 
         // A time too large to add to the clock is no deadline at all.
         deadline: opts.time.and_then(|t| started.checked_add(t)),
         pacer: Pacer::new(opts.jobs),
+        steer: opts.steer,
     });
     for _ in 0..opts.jobs.most() {
         tokio::spawn(work.clone().worker(tx.clone()));
@@ -326,7 +342,7 @@ impl Tally {
             self.ran.push(i);
         }
         for s in &run.sent {
-            self.coverage.add(s.expected.rule);
+            self.coverage.add(&s.expected);
         }
         let Some(d) = &run.disagreement else {
             return;
@@ -389,7 +405,10 @@ async fn finding(
     };
     let name = format!("{}-{kind}-s{}{shard}-c{index}", disagreement.expected_rule, opts.seed);
     let key = finding_key(&disagreement);
-    let mutant = opts.mutant.map(|m| format!(" --mutant {m}")).unwrap_or_default();
+    let mut mutant = opts.mutant.map(|m| format!(" --mutant {m}")).unwrap_or_default();
+    if !opts.steer {
+        mutant.push_str(" --no-steer");
+    }
     let comment = vec![
         format!(
             "Found by `modspec fuzz --seed {} --shard {}{mutant}` (case {index} of the seed's stream, shrunk from {steps_before} to {} steps).",

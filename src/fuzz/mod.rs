@@ -11,7 +11,11 @@
 //!   run its cases as many at once as the target keeps up with, retrying
 //!   those whose connections were dropped under load.
 //! - `shard` (`--shard K/N`), `record` (a finding's key and record file),
-//!   `merge` (`fuzz merge`), `summary` (coverage, `--json`, progress lines).
+//!   `merge` (`fuzz merge`), `coverage` + `summary` (rules, boundaries and
+//!   precedence pairs reached, `--json`, progress lines).
+//! - `reach` (the boundaries of section 3 a request reaches), `steer` +
+//!   `weights` (case `i` is the best of a few candidates from `(seed, i)`
+//!   by a fixed table of what the plain generator reaches rarely).
 //! - [`targets`]: the property functions behind the libFuzzer targets in
 //!   `fuzz/`, which `cargo test` replays through the same conversion.
 
@@ -28,16 +32,21 @@ mod judge;
 mod merge;
 mod model;
 mod mutate;
+mod reach;
 mod record;
 mod replay;
 mod rng;
 mod shard;
 mod shrink;
+mod steer;
 mod summary;
 pub mod targets;
 mod variant;
+mod weights;
 mod workers;
 
+#[cfg(test)]
+mod reach_tests;
 #[cfg(test)]
 mod tests;
 
@@ -52,10 +61,12 @@ pub use generator::{Profile, fits, generate};
 pub use judge::{Disagreement, Kind};
 pub use merge::{MergeError, MergeReport, MergedFinding, RECORD_SUFFIX, merge};
 pub use model::{Expected, Model, expected, gateway};
+pub use reach::{Boundaries, Boundary};
 pub use record::{FindingRecord, finding_key};
 pub use replay::replay;
-pub use rng::{CASE_BYTES, SplitMix64, case_bytes};
+pub use rng::{CASE_BYTES, SplitMix64, candidate_bytes, case_bytes};
 pub use shard::{Shard, ShardError};
 pub use shrink::{SHRINK_BUDGET, candidates, shrink};
+pub use steer::{CANDIDATES, CaseReach, case_at, case_reach, weight};
 pub use summary::summary_json;
 pub use variant::{InstanceField, WorldField, WorldVariant};

@@ -8,11 +8,12 @@
 use std::collections::{HashSet, VecDeque};
 
 use super::case::{Case, CaseRequest, CaseStep};
+use super::reach::{Boundaries, Boundary, oracle_boundaries};
 use crate::client::SignatureStyle;
 use crate::gate::{self, Admitted, Books, Bounds, Context, Quota, RawRequest, Specified};
 use crate::protocol::QUOTA_WINDOW_SECONDS;
 use crate::runner;
-use crate::spec::{Decision, ModifyRequest, RuleId, World, WorldState, decide};
+use crate::spec::{Decision, ModifyRequest, RuleId, World, WorldState, decide, rules_met};
 use crate::wire::Format;
 
 /// The credentials the model signs its copy of each request with; only
@@ -28,6 +29,14 @@ pub struct Expected {
     pub rule: RuleId,
     /// The body format of the answer.
     pub format: Format,
+    /// The rule that would answer if `rule` were put right, when the
+    /// request breaks both and both are of P1–F1: the precedence pair the
+    /// documented order decided. Gateway refusals have none: the gate
+    /// stops at the first rule a request breaks, and every damaged request
+    /// also has an operation verdict behind it, which would say nothing.
+    pub runner_up: Option<RuleId>,
+    /// The boundaries of section 3 this request reached (`reach`).
+    pub boundaries: Boundaries,
 }
 
 /// A world as the contract sees it while a case runs.
@@ -40,8 +49,13 @@ pub struct Model {
     auth: bool,
     /// Nonces of requests whose signature verified (G10).
     nonces: HashSet<String>,
+    /// Nonces of requests refused at or before G9 (not recorded).
+    refused_nonces: HashSet<String>,
     /// World times of the requests counted against the G12 quota.
     quota: VecDeque<i64>,
+    /// World times of the requests G12 refused within the last 60 s (they
+    /// do not count; kept to know when that decides).
+    throttled: VecDeque<i64>,
 }
 
 impl Model {
@@ -51,7 +65,9 @@ impl Model {
             now: 0,
             auth,
             nonces: HashSet::new(),
+            refused_nonces: HashSet::new(),
             quota: VecDeque::new(),
+            throttled: VecDeque::new(),
         }
     }
 
@@ -65,32 +81,92 @@ impl Model {
         let admitted = match gate::admit(&as_sent(req), &context(self.auth), lookup) {
             Ok(a) => a,
             Err(r) => {
+                // Refused at or before G9: a nonce it carried stays unused.
+                if let Some(n) = req.damage.nonce.as_ref().filter(|_| self.auth) {
+                    self.refused_nonces.insert(n.clone());
+                }
                 return Expected {
                     rule: r.rule,
                     format: r.format,
+                    runner_up: None,
+                    boundaries: Boundaries::default(),
                 };
             }
         };
         let format = admitted.format;
+        let mut edges = self.quota_edges();
         let books = self.books(&admitted);
         let nonce = admitted.nonce.as_deref();
+        if nonce.is_some_and(|n| self.auth && !books.nonce_used && self.refused_nonces.contains(n)) {
+            edges.insert(Boundary::NonceAfterRefused);
+        }
         let refusal = gate::settle(admitted.bad_format, nonce.is_some(), self.auth, &books, &Specified);
         // A verified signature uses its nonce whatever G11 and G12 decide.
         if let (true, Some(n), false) = (self.auth, nonce, refusal == Some(RuleId::G10)) {
             self.nonces.insert(n.to_string());
         }
         if let Some(rule) = refusal {
-            return Expected { rule, format };
+            if rule == RuleId::G12 {
+                self.throttled.push_back(self.now);
+            }
+            let boundaries = edges.judged_by(rule);
+            return Expected {
+                rule,
+                format,
+                runner_up: None,
+                boundaries,
+            };
         }
         if books.quota.is_some() {
             self.quota.push_back(self.now);
         }
         let op = ModifyRequest::from_pairs(admitted.params.iter());
         let d: Decision = decide(&self.state, self.now, &op);
+        let runner_up = rules_met(&self.state, self.now, &op).get(1).copied();
+        let boundaries = oracle_boundaries(&self.state, self.now, &op, d.rule).union(edges);
         if let Some(change) = &d.change {
             self.state.apply(change);
         }
-        Expected { rule: d.rule, format }
+        Expected {
+            rule: d.rule,
+            format,
+            runner_up,
+            boundaries,
+        }
+    }
+
+    /// The G12 boundaries the request meets as the books stand (both
+    /// windows pruned to the world clock).
+    fn quota_edges(&mut self) -> Boundaries {
+        let mut edges = Boundaries::default();
+        let Some(max) = self.state.world.account.max_requests_per_minute else {
+            return edges;
+        };
+        let (max, now) = (max as usize, self.now);
+        let age = |q: &VecDeque<i64>| q.front().map(|t| now - t);
+        if self.quota.len() >= max && age(&self.quota) == Some(QUOTA_WINDOW_SECONDS) {
+            edges.insert(Boundary::QuotaOldest60);
+        }
+        for q in [&mut self.quota, &mut self.throttled] {
+            while q.front().is_some_and(|t| now - t >= QUOTA_WINDOW_SECONDS) {
+                q.pop_front();
+            }
+        }
+        let count = self.quota.len();
+        match max.checked_sub(count) {
+            Some(0) => edges.insert(Boundary::QuotaFull),
+            Some(1) => edges.insert(Boundary::QuotaLast),
+            _ => {}
+        }
+        let full = count >= max;
+        if full && age(&self.quota) == Some(QUOTA_WINDOW_SECONDS - 1) {
+            edges.insert(Boundary::QuotaOldest59);
+        }
+        // Allowed only because throttled requests do not count.
+        if !full && count + self.throttled.len() >= max {
+            edges.insert(Boundary::QuotaThrottledNotCounted);
+        }
+        edges
     }
 
     /// The books of G10 and G12 as they stand, the quota window pruned to

@@ -50,6 +50,14 @@ pub fn case_bytes(seed: u64, index: u64) -> Vec<u8> {
     buf
 }
 
+/// The input bytes of the `k`-th candidate for case `index` (steering,
+/// `steer.rs`): candidate 0 is the unsteered case itself, the others come
+/// from streams of their own, so every candidate depends on
+/// `(seed, index, k)` alone.
+pub fn candidate_bytes(seed: u64, index: u64, k: u64) -> Vec<u8> {
+    case_bytes(seed ^ k.wrapping_mul(0x9E37_79B9_7F4A_7C15), index)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +77,8 @@ mod tests {
         assert_ne!(case_bytes(1, 7), case_bytes(1, 8));
         assert_ne!(case_bytes(1, 7), case_bytes(2, 7));
         assert_eq!(case_bytes(3, 0).len(), CASE_BYTES);
+        assert_eq!(candidate_bytes(1, 7, 0), case_bytes(1, 7));
+        assert_ne!(candidate_bytes(1, 7, 1), case_bytes(1, 7));
+        assert_ne!(candidate_bytes(1, 7, 1), candidate_bytes(1, 7, 2));
     }
 }

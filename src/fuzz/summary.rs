@@ -1,10 +1,11 @@
 //! The campaign summary of `modspec fuzz --json FILE`: cases, requests,
 //! rate, errors, findings with their keys, and the spec coverage
-//! (`coverage.rs`).
+//! (`coverage.rs`: rules, boundaries, precedence pairs).
 
 use serde::Serialize;
 
 use super::campaign::FuzzReport;
+use super::reach::Boundary;
 use crate::spec::RuleId;
 
 #[derive(Serialize)]
@@ -23,6 +24,20 @@ struct RuleJson {
 }
 
 #[derive(Serialize)]
+struct BoundaryJson {
+    rule: &'static str,
+    boundary: &'static str,
+    reached: u64,
+}
+
+#[derive(Serialize)]
+struct PairJson {
+    winner: &'static str,
+    runner_up: &'static str,
+    reached: u64,
+}
+
+#[derive(Serialize)]
 struct SummaryJson<'a> {
     target: &'a str,
     seed: u64,
@@ -35,8 +50,14 @@ struct SummaryJson<'a> {
     errors: u64,
     first_error: Option<&'a str>,
     findings: Vec<FindingJson<'a>>,
+    steered: bool,
     coverage: Vec<RuleJson>,
     rules_never_reached: Vec<&'static str>,
+    boundaries: Vec<BoundaryJson>,
+    boundaries_never_reached: Vec<String>,
+    precedence_pairs: Vec<PairJson>,
+    /// Pairs the plain generator reaches that this campaign did not.
+    known_pairs_never_reached: Vec<String>,
 }
 
 /// The `--json` document of a campaign.
@@ -51,6 +72,7 @@ pub fn summary_json(report: &FuzzReport, seed: u64) -> String {
         requests_per_second: report.requests_per_second(),
         disagreeing_cases: report.disagreeing_cases,
         errors: report.errors,
+        steered: report.steered,
         first_error: report.first_error.as_deref(),
         findings: report
             .findings
@@ -70,6 +92,36 @@ pub fn summary_json(report: &FuzzReport, seed: u64) -> String {
             })
             .collect(),
         rules_never_reached: report.coverage.missing().into_iter().map(RuleId::as_str).collect(),
+        boundaries: Boundary::ALL
+            .iter()
+            .map(|b| BoundaryJson {
+                rule: b.rule().as_str(),
+                boundary: b.edge(),
+                reached: report.coverage.boundary(*b),
+            })
+            .collect(),
+        boundaries_never_reached: report
+            .coverage
+            .boundaries_missing()
+            .iter()
+            .map(Boundary::to_string)
+            .collect(),
+        precedence_pairs: report
+            .coverage
+            .pairs
+            .iter()
+            .map(|((w, l), n)| PairJson {
+                winner: w.as_str(),
+                runner_up: l.as_str(),
+                reached: *n,
+            })
+            .collect(),
+        known_pairs_never_reached: report
+            .coverage
+            .pairs_missing()
+            .iter()
+            .map(|(w, l)| format!("{w}>{l}"))
+            .collect(),
     };
     serde_json::to_string_pretty(&doc).unwrap_or_default()
 }

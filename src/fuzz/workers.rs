@@ -7,14 +7,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use arbitrary::Unstructured;
-
 use super::case::Case;
 use super::error::FuzzError;
 use super::exec::{CaseRun, Runner};
-use super::generator::{Profile, generate};
-use super::rng::case_bytes;
+use super::generator::Profile;
 use super::shard::Shard;
+use super::steer::case_at;
 use crate::runner::{Pacer, Retry, Ticket};
 
 /// A case's index, the case and how its run went.
@@ -33,6 +31,9 @@ pub struct Work {
     pub limit: AtomicU64,
     pub deadline: Option<Instant>,
     pub pacer: Arc<Pacer>,
+    /// Steered generation (`steer.rs`): case `i` still depends only on
+    /// (seed, i), so a retry or a replay is the same case.
+    pub steer: bool,
 }
 
 impl Work {
@@ -47,8 +48,7 @@ impl Work {
             if i >= self.limit.load(Ordering::Relaxed) || self.deadline.is_some_and(|d| Instant::now() >= d) {
                 break;
             }
-            let bytes = case_bytes(self.seed, i);
-            let Ok(case) = generate(&mut Unstructured::new(&bytes), self.profile) else {
+            let Some(case) = case_at(self.seed, i, self.profile, &self.runner.defaults, self.steer) else {
                 continue;
             };
             let result = self.run_case(&case, ticket).await;

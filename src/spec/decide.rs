@@ -7,12 +7,17 @@
 //! function starts where they end.
 
 mod checks;
+mod met;
 mod params;
+
+use std::ops::RangeInclusive;
 
 use super::mutants::Mutant;
 use super::request::{Fingerprint, ModifyRequest, parse_bool, parse_int, present};
 use super::rules::RuleId::{self, *};
 use super::state::{Change, TokenRecord, WorldState};
+
+pub use met::rules_met;
 
 /// The answer to one request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,6 +52,19 @@ impl Decision {
 
 /// Seconds after a successful change during which T1 refuses another.
 pub const MODIFY_WINDOW_SECONDS: i64 = 300;
+/// P3: `InternetMaxBandwidthOut`, Mbit/s.
+pub const BANDWIDTH_OUT_RANGE: RangeInclusive<i64> = 0..=100;
+/// P4: `InternetMaxBandwidthIn`, Mbit/s.
+pub const BANDWIDTH_IN_RANGE: RangeInclusive<i64> = 1..=200;
+/// P2: at most this many characters in a `ClientToken`...
+pub const TOKEN_MAX_CHARS: usize = 64;
+/// P8: the `SystemDisk.Category` values accepted.
+pub const SYSTEM_DISK_CATEGORIES: &[&str] = &["cloud_efficiency", "cloud_ssd"];
+
+/// P2: ...each printable ASCII (0x20..=0x7E).
+pub fn token_char(c: char) -> bool {
+    (' '..='~').contains(&c)
+}
 
 /// Decides a request as the specification says.
 pub fn decide(world: &WorldState, now: i64, req: &ModifyRequest) -> Decision {

@@ -14,7 +14,10 @@ mod world;
 #[cfg(test)]
 mod decide_tests;
 
-pub use decide::{Decision, MODIFY_WINDOW_SECONDS, decide, decide_with};
+pub use decide::{
+    BANDWIDTH_IN_RANGE, BANDWIDTH_OUT_RANGE, Decision, MODIFY_WINDOW_SECONDS, SYSTEM_DISK_CATEGORIES, TOKEN_MAX_CHARS,
+    decide, decide_with, rules_met, token_char,
+};
 pub use mutants::{Layer, MUTANTS, Mutant, MutantSpec, UnknownMutant};
 pub use request::{Fingerprint, FpValue, ModifyRequest, names, parse_bool, parse_int, present};
 pub use rules::{Alias, Match, RULES, RuleId, RuleSpec, UnknownRule, match_answer, rule_hint};

@@ -1,6 +1,8 @@
 //! P1–P8: the stateless parameter rules, in their documented order.
 
-use super::{Ctx, Kind, Refusal};
+use super::{
+    BANDWIDTH_IN_RANGE, BANDWIDTH_OUT_RANGE, Ctx, Kind, Refusal, SYSTEM_DISK_CATEGORIES, TOKEN_MAX_CHARS, token_char,
+};
 use crate::spec::mutants::Mutant;
 use crate::spec::request::{parse_bool, parse_int};
 use crate::spec::rules::RuleId::*;
@@ -18,8 +20,8 @@ impl<'a> Ctx<'a> {
             return Err(P1.into());
         }
         if let Some(token) = self.get(&r.client_token) {
-            let limit = if self.is(Mutant::P2Token65Accepted) { 65 } else { 64 };
-            let printable = token.chars().all(|c| (' '..='~').contains(&c));
+            let limit = TOKEN_MAX_CHARS + usize::from(self.is(Mutant::P2Token65Accepted));
+            let printable = token.chars().all(token_char);
             let charset_ok = printable || self.is(Mutant::P2NonAsciiAccepted);
             if token.chars().count() > limit || !charset_ok {
                 return Err(P2.into());
@@ -39,8 +41,8 @@ impl<'a> Ctx<'a> {
         let out = match out_raw {
             None => None,
             Some(s) => {
-                let max = if self.is(Mutant::P3UpperAccepts101) { 101 } else { 100 };
-                let min = if self.is(Mutant::P3LowerRejects0) { 1 } else { 0 };
+                let max = BANDWIDTH_OUT_RANGE.end() + i64::from(self.is(Mutant::P3UpperAccepts101));
+                let min = BANDWIDTH_OUT_RANGE.start() + i64::from(self.is(Mutant::P3LowerRejects0));
                 match self.int(s) {
                     Some(v) if (min..=max).contains(&v) => Some(v),
                     _ => return Err(P3.into()),
@@ -50,8 +52,8 @@ impl<'a> Ctx<'a> {
         let inb = match in_raw {
             None => None,
             Some(s) => {
-                let min = if self.is(Mutant::P4LowerAccepts0) { 0 } else { 1 };
-                let max = if self.is(Mutant::P4UpperRejects200) { 199 } else { 200 };
+                let min = BANDWIDTH_IN_RANGE.start() - i64::from(self.is(Mutant::P4LowerAccepts0));
+                let max = BANDWIDTH_IN_RANGE.end() - i64::from(self.is(Mutant::P4UpperRejects200));
                 match parse_int(s) {
                     Some(v) if (min..=max).contains(&v) => Some(v),
                     _ => return Err(P4.into()),
@@ -81,7 +83,7 @@ impl<'a> Ctx<'a> {
             }
         }
         if let Some(c) = self.get(&r.system_disk_category) {
-            if !matches!(c, "cloud_efficiency" | "cloud_ssd") && !self.is(Mutant::P8CategoryUnchecked) {
+            if !SYSTEM_DISK_CATEGORIES.contains(&c) && !self.is(Mutant::P8CategoryUnchecked) {
                 return Err(P8.into());
             }
         }
