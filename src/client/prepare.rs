@@ -150,13 +150,16 @@ fn prepare_v1(req: &EcsRequest, key: &str, secret: &str, nonce: &str, date: &str
 fn place_v1(req: &EcsRequest, encoded: String) -> Prepared {
     let mut headers = req.headers.clone();
     let query = req.query_params.to_query_string();
+    // A damage body travels beside query parameters (V1 signs no body):
+    // outside a form POST no server may read parameters from it.
+    let beside = || req.damage.body.clone().unwrap_or_default().into_bytes();
     let (query, body) = if req.form_body && req.method == "POST" {
         headers.push(("content-type".into(), "application/x-www-form-urlencoded".into()));
         (query, encoded.into_bytes())
     } else if query.is_empty() {
-        (encoded, Vec::new())
+        (encoded, beside())
     } else {
-        (format!("{query}&{encoded}"), Vec::new())
+        (format!("{query}&{encoded}"), beside())
     };
     Prepared {
         method: req.method.clone(),

@@ -51,7 +51,9 @@ pub struct Damage {
     /// V3: send this `x-acs-content-sha256` instead of the body's hash.
     #[serde(default)]
     pub content_sha256: Option<String>,
-    /// V3: send this body (hashed and signed).
+    /// Send this body. V3 hashes and signs it; V1 signs no body and sends
+    /// it beside parameters in the query (with `placement: query` on
+    /// POST): outside a form POST it holds no parameters (behaviour.md 1.1).
     #[serde(default)]
     pub body: Option<String>,
     /// V1: encode spaces as `+` on the wire (servers must form-decode).
