@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # cargo-mutants on what a change touches (issue 9, point 7): the mutants of
-# the lines the last commit (or $MUTANTS_BASE..HEAD) changed in src/spec,
+# the lines the last commit (or $MUTANTS_BASE..HEAD) changed in src/spec, src/gate,
 # src/wire and src/server/gateway.rs, with the conformance suite as the only
 # test (.cargo/mutants.toml). A mutant the suite misses fails the step:
 # kill it with a case, or mark it equivalent in .cargo/mutants.toml with
@@ -21,9 +21,9 @@ if ! git rev-parse --verify -q "$base" >/dev/null; then
   exit 0
 fi
 diff=$(mktemp)
-git diff "$base" HEAD -- src/spec src/wire src/server/gateway.rs > "$diff"
+git diff "$base" HEAD -- src/spec src/wire src/gate src/server/gateway.rs > "$diff"
 if [ ! -s "$diff" ]; then
-  echo "the change touches nothing in src/spec, src/wire or src/server/gateway.rs: no mutants"
+  echo "the change touches nothing in src/spec, src/wire, src/gate or src/server/gateway.rs: no mutants"
   exit 0
 fi
 if ! cargo mutants --version 2>/dev/null | grep -q "$version"; then
