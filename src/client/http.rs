@@ -165,7 +165,10 @@ pub fn unanswered(e: &reqwest::Error) -> Option<Unanswered> {
             K::ConnectionRefused | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe
         )
     });
-    let closed = find::<hyper::Error>(e).is_some_and(|h| h.is_incomplete_message());
+    // A pooled connection the server closed before the request went out
+    // (`is_canceled`: "connection was not ready") was never answered
+    // either: the request can be sent again as it is.
+    let closed = find::<hyper::Error>(e).is_some_and(|h| h.is_incomplete_message() || h.is_canceled());
     (e.is_connect() || dropped || closed).then_some(Unanswered::Dropped)
 }
 
