@@ -82,7 +82,7 @@ impl BenchReport {
 }
 
 /// Runs the case library `rounds` times against `base` with the normal runner.
-pub async fn suite_rate(
+pub(crate) async fn suite_rate(
     base: &Url,
     cases: &crate::scenario::Cases,
     rounds: usize,

@@ -6,11 +6,11 @@
 use std::time::Duration;
 
 /// The one action served (G3) and the API version spoken (G4).
-pub const ACTION: &str = "ModifyInstanceSpec";
-pub const VERSION: &str = "2014-05-26";
+pub(crate) const ACTION: &str = "ModifyInstanceSpec";
+pub(crate) const VERSION: &str = "2014-05-26";
 
 /// The V1 common parameters that must be present and non-empty (G2).
-pub const V1_REQUIRED: [&str; 8] = [
+pub(crate) const V1_REQUIRED: [&str; 8] = [
     "Signature",
     "Action",
     "Version",
@@ -23,7 +23,7 @@ pub const V1_REQUIRED: [&str; 8] = [
 
 /// The V3 headers that must be present, non-empty and signed (G2), with
 /// `host`.
-pub const V3_REQUIRED: [&str; 5] = [
+pub(crate) const V3_REQUIRED: [&str; 5] = [
     "x-acs-action",
     "x-acs-version",
     "x-acs-date",
@@ -32,7 +32,7 @@ pub const V3_REQUIRED: [&str; 5] = [
 ];
 
 /// V1 common parameter names and the V3 headers that carry the same thing.
-pub const V1_TO_V3: [(&str, &str); 5] = [
+pub(crate) const V1_TO_V3: [(&str, &str); 5] = [
     ("Action", "x-acs-action"),
     ("Version", "x-acs-version"),
     ("Timestamp", "x-acs-date"),
@@ -41,11 +41,11 @@ pub const V1_TO_V3: [(&str, &str); 5] = [
 ];
 
 /// How far a signed timestamp may be from the wall clock (G7).
-pub const TIMESTAMP_WINDOW_SECONDS: i64 = 15 * 60;
+pub(crate) const TIMESTAMP_WINDOW_SECONDS: i64 = 15 * 60;
 /// How long a nonce stays used (G10), on the wall clock.
 pub const NONCE_WINDOW: Duration = Duration::from_secs(TIMESTAMP_WINDOW_SECONDS.unsigned_abs());
 /// The sliding window of the account quota (G12), on the world clock.
-pub const QUOTA_WINDOW_SECONDS: i64 = 60;
+pub(crate) const QUOTA_WINDOW_SECONDS: i64 = 60;
 
 /// `Content-Type` of a JSON answer.
 pub const JSON_CONTENT_TYPE: &str = "application/json;charset=utf-8";
@@ -56,7 +56,7 @@ pub const XML_PROLOG: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 
 /// The optional control-protocol capability of `GET …/worlds/{id}`: every
 /// instance's state in one answer (control-protocol.md, "Additions").
-pub const WORLD_STATE_CAPABILITY: &str = "world-state";
+pub(crate) const WORLD_STATE_CAPABILITY: &str = "world-state";
 
 /// The header every harness request carries: the scenario's id, so a
 /// target's logs can be tied to scenarios.

@@ -28,7 +28,7 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// Removes every " at line N column M" from a parser message.
-pub fn strip_positions(message: &str) -> String {
+pub(crate) fn strip_positions(message: &str) -> String {
     let mut out = String::new();
     let mut rest = message;
     while let Some(i) = rest.find(" at line ") {

@@ -196,7 +196,7 @@ impl ControlClient {
 
     /// `GET /worlds/{id}` (capability `world-state`): every instance's state
     /// by id, in one call; `None` for an unknown world.
-    pub async fn world_states(
+    pub(crate) async fn world_states(
         &self,
         world_id: &str,
     ) -> Result<Option<BTreeMap<String, serde_json::Value>>, ControlError> {

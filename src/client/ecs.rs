@@ -99,7 +99,7 @@ impl EcsClient {
     }
 
     /// Sends a prepared request as is, plus `extra` headers (not signed).
-    pub async fn send_prepared(&self, p: &Prepared, extra: &[(&str, &str)]) -> Result<Exchange, SendError> {
+    pub(crate) async fn send_prepared(&self, p: &Prepared, extra: &[(&str, &str)]) -> Result<Exchange, SendError> {
         let mut url = self.base.clone();
         url.set_query(Some(p.query.as_str()).filter(|q| !q.is_empty()));
         let method = reqwest::Method::from_bytes(p.method.as_bytes()).unwrap_or(reqwest::Method::POST);

@@ -41,7 +41,7 @@ pub struct EcsRequest {
 impl EcsRequest {
     /// Every operation parameter in the order the server reads them
     /// (query first, then the rest).
-    pub fn all_params(&self) -> ParamList {
+    pub(crate) fn all_params(&self) -> ParamList {
         self.query_params
             .iter()
             .chain(self.params.iter())

@@ -23,7 +23,7 @@ pub const MARK: &str = "[secret]";
 /// hands out a megabyte "secret" and answers with near-copies of it could
 /// make it quadratic; longer secrets (real ones are 30 characters) are
 /// replaced raw only, in linear time.
-pub const MAX_ENCODED_SECRET: usize = 256;
+pub(crate) const MAX_ENCODED_SECRET: usize = 256;
 
 /// `text` with every occurrence of every non-empty secret, in any
 /// encoding, replaced by [`MARK`].
@@ -79,7 +79,7 @@ fn replace_all(text: &str, needle: &str) -> Option<String> {
 /// Breadth-first over the positions each character may end at, so a
 /// character that is itself an escape introducer (`%`, `\`, `&`, `+`) is
 /// tried both ways without recursion, whatever the needle's length.
-pub fn find_at(hay: &[u8], at: usize, needle: &str) -> Option<usize> {
+pub(crate) fn find_at(hay: &[u8], at: usize, needle: &str) -> Option<usize> {
     let first = needle.chars().next()?;
     if !could_start(hay.get(at).copied()?, first) {
         return None;

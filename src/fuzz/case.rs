@@ -63,7 +63,7 @@ impl Default for CaseRequest {
 
 impl CaseRequest {
     /// The value of the first parameter with this name, as the server reads it.
-    pub fn param(&self, name: &str) -> Option<&str> {
+    pub(crate) fn param(&self, name: &str) -> Option<&str> {
         self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
@@ -71,7 +71,7 @@ impl CaseRequest {
     ///
     /// The longest prefix of distinct names goes to `params` (a mapping),
     /// the rest to `pairs`, which keeps the order sent, repeats included.
-    pub fn to_spec(&self) -> RequestSpec {
+    pub(crate) fn to_spec(&self) -> RequestSpec {
         let mut spec = RequestSpec::default();
         let mut seen = HashSet::new();
         let mut in_prefix = true;
@@ -100,7 +100,7 @@ impl CaseRequest {
 
     /// The request to sign and send, built exactly as the runner builds a
     /// scenario's request.
-    pub fn to_ecs(&self) -> EcsRequest {
+    pub(crate) fn to_ecs(&self) -> EcsRequest {
         build_request(&self.to_spec(), Signature::V3)
     }
 }
@@ -115,7 +115,7 @@ impl Case {
     }
 
     /// Number of request steps.
-    pub fn request_count(&self) -> usize {
+    pub(crate) fn request_count(&self) -> usize {
         self.requests().count()
     }
 

@@ -66,7 +66,7 @@ impl Coverage {
 
     /// Pairs the plain generator reaches (steering's table) that this
     /// campaign did not: the ones a longer run or another seed would add.
-    pub fn pairs_missing(&self) -> Vec<(RuleId, RuleId)> {
+    pub(crate) fn pairs_missing(&self) -> Vec<(RuleId, RuleId)> {
         known_pairs().filter(|(w, l)| self.pair(*w, *l) == 0).collect()
     }
 

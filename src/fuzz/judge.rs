@@ -99,7 +99,7 @@ pub fn judge(step: usize, want: &Expected, host: &str, ex: &Exchange) -> Option<
 /// Compares an instance's final state with the model's (typed, through
 /// the verdict engine); `rule` is what the last request to the instance
 /// was due to answer.
-pub fn judge_state(id: &str, rule: RuleId, want: &InstanceState, got: Option<&Value>) -> Option<Disagreement> {
+pub(crate) fn judge_state(id: &str, rule: RuleId, want: &InstanceState, got: Option<&Value>) -> Option<Disagreement> {
     let first = judge_instance(id, want, got).into_iter().next()?;
     Some(Disagreement::from_finding(format!("instance {id}"), rule, first, None))
 }

@@ -38,7 +38,7 @@ pub enum MergeError {
 
 /// One finding found in an input folder.
 #[derive(Clone, Debug)]
-pub struct Loaded {
+pub(crate) struct Loaded {
     pub record: FindingRecord,
     pub dir: PathBuf,
     pub scenario_len: usize,
@@ -80,7 +80,7 @@ impl MergeReport {
 }
 
 /// Reads every `*.finding.json` directly inside `dir`.
-pub fn load_dir(dir: &Path) -> Result<Vec<Loaded>, MergeError> {
+pub(crate) fn load_dir(dir: &Path) -> Result<Vec<Loaded>, MergeError> {
     let read = |source| MergeError::Read {
         path: dir.to_path_buf(),
         source,

@@ -105,7 +105,7 @@ impl Boundaries {
 
     /// Keeps the boundaries whose rule was judged for a request that
     /// `winner` answered: the winner's own and those of later rules.
-    pub fn judged_by(self, winner: RuleId) -> Boundaries {
+    pub(crate) fn judged_by(self, winner: RuleId) -> Boundaries {
         let mut kept = Boundaries::default();
         for b in self.iter().filter(|b| b.rule() <= winner) {
             kept.insert(b);
@@ -128,7 +128,7 @@ fn range_edges(out: &mut Boundaries, value: Option<i64>, range: &std::ops::Range
 
 /// The P, I, T, C and B boundaries a request meets in `state` at `now`,
 /// before the oracle's change is applied; `winner` is the oracle's verdict.
-pub fn oracle_boundaries(state: &WorldState, now: i64, req: &ModifyRequest, winner: RuleId) -> Boundaries {
+pub(crate) fn oracle_boundaries(state: &WorldState, now: i64, req: &ModifyRequest, winner: RuleId) -> Boundaries {
     use Boundary::*;
     let mut out = Boundaries::default();
     if let Some(token) = present(&req.client_token) {

@@ -52,7 +52,7 @@ pub struct FindingRecord {
 impl FindingRecord {
     /// How reproducers compare: fewer steps, then a shorter scenario, then
     /// the lower (seed, case) so the choice never depends on file order.
-    pub fn size_rank(&self, scenario_len: usize) -> (usize, usize, u64, u64) {
+    pub(crate) fn size_rank(&self, scenario_len: usize) -> (usize, usize, u64, u64) {
         (self.steps, scenario_len, self.seed, self.case)
     }
 }

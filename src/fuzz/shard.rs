@@ -52,7 +52,8 @@ impl Shard {
     }
 
     /// Whether case `i` of the whole stream is this shard's.
-    pub fn owns(self, i: u64) -> bool {
+    #[cfg(test)]
+    fn owns(self, i: u64) -> bool {
         i % self.count == self.index - 1
     }
 }

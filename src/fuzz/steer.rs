@@ -108,6 +108,6 @@ fn pair_count(pair: (RuleId, RuleId)) -> Option<u32> {
 
 /// The precedence pairs the measured cases reached: those a campaign
 /// reports as not reached when it misses them.
-pub fn known_pairs() -> impl Iterator<Item = (RuleId, RuleId)> {
+pub(crate) fn known_pairs() -> impl Iterator<Item = (RuleId, RuleId)> {
     PAIR_REACH.iter().map(|(w, l, _)| (*w, *l))
 }

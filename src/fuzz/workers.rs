@@ -20,7 +20,7 @@ pub type Message = (u64, Case, Result<CaseRun, FuzzError>);
 
 /// What the campaign's workers share: the case stream and the pacer that
 /// sets how many cases run at once.
-pub struct Work {
+pub(crate) struct Work {
     pub runner: Runner,
     pub profile: Profile,
     pub seed: u64,
@@ -38,7 +38,7 @@ pub struct Work {
 
 impl Work {
     /// Takes the next case once the pacer admits one, until none is left.
-    pub async fn worker(self: Arc<Self>, tx: tokio::sync::mpsc::UnboundedSender<Message>) {
+    pub(crate) async fn worker(self: Arc<Self>, tx: tokio::sync::mpsc::UnboundedSender<Message>) {
         loop {
             let ticket = self.pacer.acquire().await;
             // The shard's j-th case is case i of the whole stream.

@@ -47,7 +47,7 @@ impl RawRequest {
     }
 
     /// Whether the body is a form the parameters are read from.
-    pub fn is_form_post(&self) -> bool {
+    pub(crate) fn is_form_post(&self) -> bool {
         self.method == "POST"
             && self.header("content-type").is_some_and(|c| {
                 c.trim_start()
@@ -91,7 +91,7 @@ pub struct Bounds {
 
 impl Bounds {
     /// No bound: for a filter that must not count on this server's limits.
-    pub const NONE: Bounds = Bounds {
+    pub(crate) const NONE: Bounds = Bounds {
         max_signed_headers: usize::MAX,
         max_canonical_request_bytes: usize::MAX,
     };

@@ -94,7 +94,7 @@ impl Summary {
 
     /// True if trials were selected and every one was skipped: the run
     /// checked nothing, which is never a pass.
-    pub fn nothing_checked(&self) -> bool {
+    pub(crate) fn nothing_checked(&self) -> bool {
         self.skipped > 0 && self.passed + self.failed + self.errors == 0
     }
 

@@ -16,7 +16,7 @@ use crate::verdict::{
 use crate::wire::{Format, parse_body};
 
 /// Instance states of one world by id, as the control protocol answers them.
-pub type States = BTreeMap<String, Value>;
+pub(crate) type States = BTreeMap<String, Value>;
 
 /// The findings of one check.
 #[derive(Debug, Default)]
@@ -51,7 +51,7 @@ pub fn expected_format(req: &EcsRequest) -> Format {
 }
 
 /// Judges the answer itself (not the state) through the verdict engine.
-pub fn check_answer(
+pub(crate) fn check_answer(
     label: &str,
     host: &str,
     expect: &Expectation,
@@ -109,7 +109,7 @@ fn fired_rule(expect: &Expectation, ex: &Exchange) -> RuleId {
 /// Judges the states read back after a request: every instance as the
 /// oracle's `InstanceState::apply` makes it from the state before (a
 /// change only after E1), then the expectation's explicit `state` fields.
-pub fn check_states(
+pub(crate) fn check_states(
     label: &str,
     expect: &Expectation,
     req: &EcsRequest,

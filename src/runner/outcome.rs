@@ -84,7 +84,7 @@ impl HarnessError {
     }
 
     /// The text to scrub of secrets (the cause, without fixed words).
-    pub fn text_mut(&mut self) -> &mut String {
+    pub(crate) fn text_mut(&mut self) -> &mut String {
         match self {
             HarnessError::NotSent(t) | HarnessError::Other(t) => t,
             HarnessError::TargetDown { cause, .. } | HarnessError::Overloaded { cause, .. } => cause,

@@ -81,7 +81,7 @@ impl Pacer {
     }
 
     /// Waits for room, first come first served.
-    pub async fn acquire(self: &Arc<Self>) -> Ticket {
+    pub(crate) async fn acquire(self: &Arc<Self>) -> Ticket {
         // The semaphore is never closed, so acquiring cannot fail; the
         // permit is returned by hand in `Ticket::drop`, or kept as debt.
         if let Ok(p) = self.permits.acquire().await {

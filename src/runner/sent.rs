@@ -7,7 +7,7 @@ use crate::client::Prepared;
 use crate::wire::ParamList;
 
 /// `POST /?Action=…&Signature=[redacted] · body: … · signed: host;…`.
-pub fn describe_sent(p: &Prepared) -> String {
+pub(crate) fn describe_sent(p: &Prepared) -> String {
     let mut out = format!("{} /", p.method);
     if !p.query.is_empty() {
         out.push('?');

@@ -95,7 +95,7 @@ impl Connect {
     }
 
     /// The options of the HTTP client this connection uses.
-    pub fn http_options(&self) -> HttpOptions {
+    pub(crate) fn http_options(&self) -> HttpOptions {
         HttpOptions {
             resolve: self.resolve.clone(),
             ..HttpOptions::new(self.tls.clone(), self.timeout)

@@ -43,14 +43,14 @@ impl LoadError {
     }
 
     /// The same error, filed under the trial id of its case file.
-    pub fn with_id(mut self, id: &str) -> Self {
+    pub(crate) fn with_id(mut self, id: &str) -> Self {
         self.id = Some(id.to_string());
         self
     }
 
     /// Converts a serde_yaml error, keeping its position and adding a
     /// "did you mean" hint to unknown keys and variants.
-    pub fn from_yaml(path: impl Into<PathBuf>, e: &serde_yaml::Error) -> Self {
+    pub(crate) fn from_yaml(path: impl Into<PathBuf>, e: &serde_yaml::Error) -> Self {
         let pos = e.location().map_or((1, 1), |l| (l.line(), l.column()));
         // serde_yaml writes " at line L column C" into its text; the
         // `path:line:col` prefix says it already.

@@ -221,7 +221,7 @@ fn check_step_shape(step: &Step) -> Result<(), String> {
 }
 
 /// Replaces `${name}` by its value; an unknown name is returned as Err.
-pub fn substitute(s: &str, vars: &BTreeMap<String, String>) -> Result<String, String> {
+pub(crate) fn substitute(s: &str, vars: &BTreeMap<String, String>) -> Result<String, String> {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(start) = rest.find("${") {

@@ -125,7 +125,7 @@ pub enum ParamValue {
 }
 
 impl ParamValue {
-    pub fn to_text(&self) -> String {
+    pub(crate) fn to_text(&self) -> String {
         match self {
             ParamValue::Text(s) => s.clone(),
             ParamValue::Int(i) => i.to_string(),
@@ -154,7 +154,7 @@ impl Signature {
 
 impl RequestSpec {
     /// The signature style this request asks for, if it names a valid one.
-    pub fn signature_style(&self) -> Option<Signature> {
+    pub(crate) fn signature_style(&self) -> Option<Signature> {
         self.signature.as_deref().and_then(Signature::parse)
     }
 }
@@ -260,19 +260,7 @@ impl<'de> Deserialize<'de> for Expect {
     }
 }
 
-impl Expect {
-    /// The rule text (maybe `${var}`) this expectation names (the first of
-    /// `one_of`).
-    pub fn rule_text(&self) -> Option<&str> {
-        match self {
-            Expect::Rule(r) => Some(r),
-            Expect::Full(f) => f
-                .rule
-                .as_deref()
-                .or_else(|| f.one_of.as_ref().and_then(|o| o.first()).map(String::as_str)),
-        }
-    }
-}
+impl Expect {}
 
 /// One row of an `examples` table.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]

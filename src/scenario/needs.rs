@@ -9,7 +9,7 @@ use crate::spec::names;
 
 impl Trial {
     /// True if the trial can run with no world (a `live` case).
-    pub fn is_live(&self) -> bool {
+    pub(crate) fn is_live(&self) -> bool {
         self.needs.is_empty()
     }
 

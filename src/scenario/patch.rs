@@ -177,7 +177,7 @@ fn merge(base: &mut Value, patch: Value, field: Option<&str>) {
 
 impl WorldPatch {
     /// Applies this patch to `base` (JSON form of a World).
-    pub fn apply_to(&self, base: &mut Value) {
+    pub(crate) fn apply_to(&self, base: &mut Value) {
         // Serialising a patch of plain data cannot fail.
         if let Ok(v) = serde_json::to_value(self) {
             merge(base, v, None);

@@ -17,7 +17,7 @@ use super::model::ExampleRow;
 
 /// The 1-based (line, column) of every node of one document, by path.
 #[derive(Debug, Default)]
-pub struct Spans {
+pub(crate) struct Spans {
     /// Path of a node → where its value starts.
     values: HashMap<String, (usize, usize)>,
     /// Path of a mapping entry → where its key starts.
@@ -136,7 +136,7 @@ impl Spans {
 
     /// The first scalar whose text contains `needle`, in document order:
     /// for an unknown `${var}`, found in whichever field used it.
-    pub fn scalar_containing(&self, needle: &str) -> Option<(usize, usize)> {
+    pub(crate) fn scalar_containing(&self, needle: &str) -> Option<(usize, usize)> {
         self.scalars.iter().find(|(s, _)| s.contains(needle)).map(|(_, at)| *at)
     }
 }

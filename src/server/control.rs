@@ -22,7 +22,7 @@ use super::store::{Store, StoreError};
 use crate::spec::World;
 
 /// Body limit of the control protocol (a World of 1,000 instances is ~400 KB).
-pub const BODY_LIMIT: usize = 4 * 1024 * 1024;
+pub(crate) const BODY_LIMIT: usize = 4 * 1024 * 1024;
 
 /// The protocol name and major version this server speaks.
 pub const PROTOCOL: &str = "modspec-control/1";

@@ -43,7 +43,8 @@ impl NonceCount {
     }
 
     /// Nonces remembered right now, in all worlds.
-    pub(super) fn held(&self) -> usize {
+    #[cfg(test)]
+    fn held(&self) -> usize {
         self.used.load(Ordering::Acquire)
     }
 }

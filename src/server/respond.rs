@@ -21,7 +21,7 @@ pub struct Answer {
 
 impl Answer {
     /// Adds `x-acs-retry-after` (unless the mutant drops it).
-    pub fn with_retry_after(mut self, ms: i64, mutant: Option<Mutant>) -> Self {
+    pub(crate) fn with_retry_after(mut self, ms: i64, mutant: Option<Mutant>) -> Self {
         match mutant {
             Some(Mutant::G12NoRetryAfter) => {}
             Some(Mutant::T1RetryAfterSeconds) => self.retry_after_ms = Some((ms + 999) / 1000),
@@ -44,7 +44,7 @@ fn content_type(format: Format) -> &'static str {
 }
 
 /// The 200 answer of an accepted (E1) or replayed (I3) request.
-pub fn success_answer(rule: RuleId, format: Format) -> Answer {
+pub(crate) fn success_answer(rule: RuleId, format: Format) -> Answer {
     Answer {
         status: 200,
         content_type: content_type(format),
@@ -56,7 +56,7 @@ pub fn success_answer(rule: RuleId, format: Format) -> Answer {
 }
 
 /// An error answer written in `format`.
-pub fn error_answer(
+pub(crate) fn error_answer(
     rule: RuleId,
     status: u16,
     code: &'static str,

@@ -89,18 +89,18 @@ pub struct WorldInner {
 
 impl WorldInner {
     /// True if the nonce was used within the window; prunes old entries.
-    pub fn nonce_used(&mut self, nonce: &str, at: Instant) -> bool {
+    pub(crate) fn nonce_used(&mut self, nonce: &str, at: Instant) -> bool {
         self.nonces.used(nonce, at)
     }
 
     /// Records a nonce as used now; false (and nothing recorded) when the
     /// world or the server already holds as many nonces as it may.
-    pub fn record_nonce(&mut self, nonce: &str, at: Instant) -> bool {
+    pub(crate) fn record_nonce(&mut self, nonce: &str, at: Instant) -> bool {
         self.nonces.record(nonce, at)
     }
 
     /// Why a nonce cannot be recorded, for the refusal's text.
-    pub fn nonce_store_full(&self) -> String {
+    pub(crate) fn nonce_store_full(&self) -> String {
         self.nonces.full_reason()
     }
 }
@@ -172,11 +172,6 @@ impl Store {
             nonce_count: NonceCount::new(limits.max_nonces_per_world, limits.max_nonces_total),
             freed_since_trim: AtomicUsize::new(0),
         }
-    }
-
-    /// Nonces remembered right now, in all worlds.
-    pub fn nonces_held(&self) -> usize {
-        self.nonce_count.held()
     }
 
     /// The per-world bounds, each with the JSON path it names.
@@ -264,7 +259,7 @@ impl Store {
         Ok(slot)
     }
 
-    pub fn by_id(&self, id: &str) -> Option<Arc<WorldSlot>> {
+    pub(crate) fn by_id(&self, id: &str) -> Option<Arc<WorldSlot>> {
         self.read().by_id.get(id).cloned()
     }
 
@@ -294,7 +289,7 @@ impl Store {
 
     /// Every world but `except` that has an instance with this id
     /// (only the `R1-other-world-visible` mutant looks across worlds).
-    pub fn other_world_with_instance(&self, except: &str, instance_id: &str) -> Option<Arc<WorldSlot>> {
+    pub(crate) fn other_world_with_instance(&self, except: &str, instance_id: &str) -> Option<Arc<WorldSlot>> {
         let candidates: Vec<_> = self
             .read()
             .by_id

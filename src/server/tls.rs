@@ -50,11 +50,6 @@ impl TlsIdentity {
         )
     }
 
-    /// The same from PEM text in memory (tests make certificates this way).
-    pub fn from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<Self, TlsError> {
-        Self::parse(cert_pem, "the certificate", key_pem, "the key")
-    }
-
     fn parse(cert_pem: &[u8], cert_name: &str, key_pem: &[u8], key_name: &str) -> Result<Self, TlsError> {
         let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
             .filter_map(Result::ok)

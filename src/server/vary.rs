@@ -51,7 +51,7 @@ impl Variation {
     /// Whether response header names go out in Title-Case (`Content-Type`)
     /// rather than hyper's lower case: per seed, since it is a connection
     /// setting (HTTP/1 header names are case-insensitive, RFC 9110 5.1).
-    pub fn title_case_headers(&self) -> bool {
+    pub(crate) fn title_case_headers(&self) -> bool {
         splitmix(self.seed) & 1 == 1
     }
 

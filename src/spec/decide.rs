@@ -45,7 +45,7 @@ impl Decision {
     }
 
     /// True for 2xx answers.
-    pub fn is_success(&self) -> bool {
+    pub(crate) fn is_success(&self) -> bool {
         self.code.is_none()
     }
 }

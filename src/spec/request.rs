@@ -8,15 +8,15 @@ use std::collections::BTreeMap;
 
 /// Wire names of the operation parameters.
 pub mod names {
-    pub const INSTANCE_ID: &str = "InstanceId";
-    pub const INSTANCE_TYPE: &str = "InstanceType";
-    pub const BANDWIDTH_OUT: &str = "InternetMaxBandwidthOut";
-    pub const BANDWIDTH_IN: &str = "InternetMaxBandwidthIn";
-    pub const CLIENT_TOKEN: &str = "ClientToken";
-    pub const DRY_RUN: &str = "DryRun";
-    pub const ASYNC: &str = "Async";
-    pub const ALLOW_MIGRATE: &str = "AllowMigrateAcrossZone";
-    pub const SYSTEM_DISK_CATEGORY: &str = "SystemDisk.Category";
+    pub(crate) const INSTANCE_ID: &str = "InstanceId";
+    pub(crate) const INSTANCE_TYPE: &str = "InstanceType";
+    pub(crate) const BANDWIDTH_OUT: &str = "InternetMaxBandwidthOut";
+    pub(crate) const BANDWIDTH_IN: &str = "InternetMaxBandwidthIn";
+    pub(crate) const CLIENT_TOKEN: &str = "ClientToken";
+    pub(crate) const DRY_RUN: &str = "DryRun";
+    pub(crate) const ASYNC: &str = "Async";
+    pub(crate) const ALLOW_MIGRATE: &str = "AllowMigrateAcrossZone";
+    pub(crate) const SYSTEM_DISK_CATEGORY: &str = "SystemDisk.Category";
 }
 
 /// The operation parameters of one request, first occurrence of each.

@@ -83,7 +83,7 @@ pub struct RuleSpec {
 
 impl RuleSpec {
     /// True for the rules whose answer is an error body.
-    pub fn is_error(&self) -> bool {
+    pub(crate) fn is_error(&self) -> bool {
         self.code.is_some()
     }
 }

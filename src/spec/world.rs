@@ -153,7 +153,7 @@ impl WorldError {
 
 impl World {
     /// Parses and validates a World document from JSON bytes.
-    pub fn from_json(bytes: &[u8]) -> Result<World, WorldError> {
+    pub(crate) fn from_json(bytes: &[u8]) -> Result<World, WorldError> {
         let de = &mut serde_json::Deserializer::from_slice(bytes);
         let world: World = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
@@ -171,7 +171,7 @@ impl World {
     }
 
     /// Checks what the types cannot: uniqueness and references.
-    pub fn validate(&self) -> Result<(), WorldError> {
+    pub(crate) fn validate(&self) -> Result<(), WorldError> {
         let mut types = HashSet::new();
         for (i, t) in self.catalog.instance_types.iter().enumerate() {
             if !types.insert(t.name.as_str()) {

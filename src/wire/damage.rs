@@ -107,7 +107,7 @@ impl Damage {
 
     /// The hook between signing and sending: `after_signing` over the
     /// pairs that will be sent.
-    pub fn bend_after_signing(&self, pairs: &mut Vec<(String, String)>) {
+    pub(crate) fn bend_after_signing(&self, pairs: &mut Vec<(String, String)>) {
         for (k, v) in &self.after_signing {
             replace_or_push(pairs, k, v);
         }

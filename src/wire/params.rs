@@ -50,7 +50,7 @@ impl ParamList {
 
     /// Merges the URL query string and a form body: query pairs first, then
     /// body pairs, which is the order "first occurrence wins" applies in.
-    pub fn from_query_and_body(query: Option<&str>, form_body: Option<&[u8]>) -> Self {
+    pub(crate) fn from_query_and_body(query: Option<&str>, form_body: Option<&[u8]>) -> Self {
         let mut list = query.map(|q| Self::parse_urlencoded(q.as_bytes())).unwrap_or_default();
         if let Some(body) = form_body {
             list.pairs.extend(Self::parse_urlencoded(body).pairs);
@@ -67,7 +67,7 @@ impl ParamList {
     /// value is empty (the spec treats an empty optional parameter as
     /// absent). A later non-empty repeat does not revive it: the first
     /// occurrence decides the meaning.
-    pub fn get_nonempty(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get_nonempty(&self, name: &str) -> Option<&str> {
         self.get(name).filter(|v| !v.is_empty())
     }
 

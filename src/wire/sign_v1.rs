@@ -168,7 +168,7 @@ pub fn timestamp_now() -> String {
 /// `T`, `:`, `:` at their places, then optionally `.` and one or more
 /// digits, then `Z`. Offsets and lower-case `t`/`z` are rejected (G6).
 /// Digits past the ninth (nanoseconds) are read and dropped.
-pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
     const SHAPE: &[u8; 19] = b"dddd-dd-ddTdd:dd:dd";
     let bytes = s.as_bytes();
     let (head, tail) = (bytes.get(..SHAPE.len())?, bytes.get(SHAPE.len()..)?);

@@ -157,7 +157,7 @@ fn raw_request(raw: &RawInput, key: &str, secret: &Secret) -> RawRequest {
 }
 
 /// Asserts that an answer is well-formed and says what its rule says.
-pub fn well_formed(ex: &Exchange, rule: crate::spec::RuleId) {
+pub(crate) fn well_formed(ex: &Exchange, rule: crate::spec::RuleId) {
     let ctype = ex.header("content-type").unwrap_or_default();
     let parsed = match parse_body(Some(ctype), &ex.body) {
         Ok(p) => p,
