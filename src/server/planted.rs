@@ -1,13 +1,16 @@
 //! The gateway's planted bugs (`serve --mutant NAME`) as overrides of the
 //! gate's hooks: each mutant of the gateway layer changes one method of
 //! [`Bends`], and the rule logic in `gate` stays free of mutant checks.
+//! Without its mutant each method is `Specified`'s: the hooks' specified
+//! defaults are what the server runs, so the suite (and cargo-mutants
+//! over `gate/`) judges them.
 //! (Mutants of the bookkeeping and the answer, such as
 //! `G10-forged-burns-nonce` or `G12-no-retry-after`, live where that
 //! bookkeeping is: `gateway.rs`, `api.rs`, `respond.rs`.)
 
 use std::borrow::Cow;
 
-use crate::gate::{Bends, RawRequest, parse_params};
+use crate::gate::{Bends, RawRequest, Specified};
 use crate::spec::Mutant;
 use crate::wire::{Format, ParamList, sign_v3};
 
@@ -34,61 +37,61 @@ impl Bends for Planted {
                 .then(|| String::from_utf8_lossy(&req.body).replace('+', "%2B").into_bytes());
             return ParamList::from_query_and_body(query.as_deref(), body.as_deref());
         }
-        parse_params(req)
+        Specified.params(req)
     }
 
     fn method_allowed(&self, method: &str) -> bool {
-        matches!(method, "GET" | "POST") || (self.is(Mutant::G1PutAccepted) && method == "PUT")
+        Specified.method_allowed(method) || (self.is(Mutant::G1PutAccepted) && method == "PUT")
     }
 
     fn v1_default_format(&self) -> Format {
         if self.is(Mutant::WV1DefaultJson) {
             Format::Json
         } else {
-            Format::Xml
+            Specified.v1_default_format()
         }
     }
 
     fn v1_required(&self, name: &str) -> bool {
-        !(self.is(Mutant::G2V1NonceOptional) && name == "SignatureNonce")
+        Specified.v1_required(name) && !(self.is(Mutant::G2V1NonceOptional) && name == "SignatureNonce")
     }
 
     fn host_must_be_signed(&self) -> bool {
-        !self.is(Mutant::G2V3HostUnsigned)
+        Specified.host_must_be_signed() && !self.is(Mutant::G2V3HostUnsigned)
     }
 
     fn action_matches(&self, action: &str) -> bool {
         if self.is(Mutant::G3ActionCaseInsensitive) {
             action.eq_ignore_ascii_case(crate::protocol::ACTION)
         } else {
-            action == crate::protocol::ACTION
+            Specified.action_matches(action)
         }
     }
 
     fn version_checked(&self) -> bool {
-        !self.is(Mutant::G4VersionIgnored)
+        Specified.version_checked() && !self.is(Mutant::G4VersionIgnored)
     }
 
     fn unparsable_timestamp_refused(&self) -> bool {
-        !self.is(Mutant::G6BadTimestampAccepted)
+        Specified.unparsable_timestamp_refused() && !self.is(Mutant::G6BadTimestampAccepted)
     }
 
     fn timestamp_window(&self) -> i64 {
-        let w = crate::protocol::TIMESTAMP_WINDOW_SECONDS;
+        let w = Specified.timestamp_window();
         if self.is(Mutant::G7Window60Min) { 4 * w } else { w }
     }
 
     fn v1_method_checked(&self) -> bool {
-        !self.is(Mutant::G8MethodIgnored)
+        Specified.v1_method_checked() && !self.is(Mutant::G8MethodIgnored)
     }
 
     fn signature_checked(&self) -> bool {
-        !self.is(Mutant::G9SignatureUnchecked)
+        Specified.signature_checked() && !self.is(Mutant::G9SignatureUnchecked)
     }
 
     fn v1_signed_params<'p>(&self, params: &'p ParamList) -> Cow<'p, ParamList> {
         if !self.is(Mutant::G9V1EmptyValuesDropped) {
-            return Cow::Borrowed(params);
+            return Specified.v1_signed_params(params);
         }
         let kept = params
             .iter()
@@ -119,20 +122,21 @@ impl Bends for Planted {
                 signed_headers: names,
                 ..auth.clone()
             };
-            return crate::gate::Specified.v3_verify(secret, req, query, &made_up);
+            return Specified.v3_verify(secret, req, query, &made_up);
         }
-        crate::gate::Specified.v3_verify(secret, req, query, auth)
+        Specified.v3_verify(secret, req, query, auth)
     }
 
     fn nonce_checked(&self) -> bool {
-        !self.is(Mutant::G10NonceUnchecked)
+        Specified.nonce_checked() && !self.is(Mutant::G10NonceUnchecked)
     }
 
     fn format_checked(&self) -> bool {
-        !self.is(Mutant::G11FormatUnchecked)
+        Specified.format_checked() && !self.is(Mutant::G11FormatUnchecked)
     }
 
     fn quota_allowed(&self, max: usize) -> usize {
+        let max = Specified.quota_allowed(max);
         if self.is(Mutant::G12QuotaOffByOne) {
             max + 1
         } else {
