@@ -89,8 +89,9 @@ pub(crate) async fn suite_rate(
     tls: &TlsOptions,
 ) -> Result<SuiteRate, BenchError> {
     let mut lib = cases.load();
-    if let Some(e) = lib.errors.pop() {
-        return Err(BenchError::Cases(e));
+    if !lib.errors.is_empty() {
+        // The first error, as the runner would list it first.
+        return Err(BenchError::Cases(lib.errors.swap_remove(0)));
     }
     let c = crate::runner::Connect {
         tls: tls.clone(),
