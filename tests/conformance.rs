@@ -29,6 +29,17 @@ struct Harness {
     _embedded: Option<Embedded>,
 }
 
+/// An error and each of its causes, as `modspec run` prints them.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text = format!("{text}: {c}");
+        cause = c.source();
+    }
+    text
+}
+
 fn harness() -> Result<Harness, String> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -54,7 +65,7 @@ fn harness() -> Result<Harness, String> {
         strict: std::env::var_os("MODSPEC_STRICT").is_some(),
         ..Connect::new(url, Duration::from_secs(10))
     };
-    let (ctx, _) = rt.block_on(connect(&c)).map_err(|e| e.to_string())?;
+    let (ctx, _) = rt.block_on(connect(&c)).map_err(|e| with_causes(&e))?;
     Ok(Harness {
         rt,
         ctx,
@@ -94,7 +105,7 @@ fn main() {
     let harness = match harness() {
         Ok(h) => Arc::new(h),
         Err(e) => {
-            eprintln!("cannot reach the target: {e}");
+            eprintln!("cannot run the suite: {e}");
             std::process::exit(2);
         }
     };

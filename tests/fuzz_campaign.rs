@@ -11,30 +11,13 @@
 use std::path::{Path, PathBuf};
 
 use modspec::commands::{RunOptions, run};
-use modspec::fuzz::{FuzzOptions, FuzzReport, fuzz};
+use modspec::fuzz::FuzzReport;
 use modspec::report::ExitStatus;
 use modspec::spec::Mutant;
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
+mod cli_common;
 
-fn campaign(seed: u64, runs: u64, mutant: Option<&str>) -> FuzzOptions {
-    let mut o = FuzzOptions::new(seed);
-    o.in_process = true;
-    o.runs = Some(runs);
-    o.jobs = modspec::runner::Jobs::Fixed(4);
-    o.mutant = mutant.map(|m| m.parse::<Mutant>().expect("mutant name"));
-    o
-}
-
-fn go(rt: &tokio::runtime::Runtime, o: &FuzzOptions) -> FuzzReport {
-    rt.block_on(fuzz(o)).unwrap_or_else(|e| panic!("fuzz: {e}"))
-}
+use cli_common::{campaign, go, runtime};
 
 #[test]
 fn the_reference_server_agrees_with_the_oracle_on_5000_cases() {

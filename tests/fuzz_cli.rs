@@ -2,29 +2,10 @@
 //! leaves, and `--replay` of such a file against the bug and without it.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
-fn modspec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_modspec"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run modspec")
-}
+mod cli_common;
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("modspec-fuzz-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
+use cli_common::{modspec, scratch, text};
 
 #[test]
 fn a_clean_run_exits_0_and_writes_no_finding() {

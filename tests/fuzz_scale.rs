@@ -6,39 +6,23 @@
 //! mutant, as tests/fuzz_campaign.rs does, to stay fast in debug builds.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use modspec::fuzz::{Boundary, FuzzOptions, FuzzReport, Shard, fuzz, merge};
-use modspec::spec::{Mutant, RuleId};
+use modspec::fuzz::{Boundary, FuzzOptions, FuzzReport, Shard, merge};
+use modspec::spec::RuleId;
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
+mod cli_common;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("modspec-fuzz-scale-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
+use cli_common::{go, modspec, runtime, scratch};
 
+/// The shared campaign, with findings kept, case indices recorded and
+/// written to `out`.
 fn campaign(seed: u64, runs: u64, mutant: Option<&str>, out: Option<&Path>) -> FuzzOptions {
-    let mut o = FuzzOptions::new(seed);
-    o.in_process = true;
-    o.runs = Some(runs);
-    o.jobs = modspec::runner::Jobs::Fixed(4);
+    let mut o = cli_common::campaign(seed, runs, mutant);
     o.max_findings = 50;
     o.record_indices = true;
-    o.mutant = mutant.map(|m| m.parse::<Mutant>().expect("mutant name"));
     o.out = out.map(Path::to_path_buf);
     o
-}
-
-fn go(rt: &tokio::runtime::Runtime, o: &FuzzOptions) -> FuzzReport {
-    rt.block_on(fuzz(o)).unwrap_or_else(|e| panic!("fuzz: {e}"))
 }
 
 fn keys(r: &FuzzReport) -> BTreeMap<String, u64> {
@@ -137,13 +121,6 @@ fn ten_thousand_cases_reach_every_rule_of_section_3() {
     let edges = r.coverage.boundaries_missing();
     assert!(edges.is_empty(), "never reached: {edges:?}\n{}", r.coverage.table());
     assert!(r.coverage.pair(RuleId::A4, RuleId::T1) > 0, "{}", r.coverage.table());
-}
-
-fn modspec(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_modspec"))
-        .args(args)
-        .output()
-        .expect("run modspec")
 }
 
 #[test]

@@ -4,22 +4,11 @@
 //! seed. A check that demands more than the contract fails here.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 
-fn modspec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_modspec"))
-        .args(args)
-        .output()
-        .expect("run modspec")
-}
+mod cli_common;
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use cli_common::{modspec, text};
 
 struct Serve(Child);
 

@@ -135,16 +135,17 @@ impl Model {
         }
     }
 
-    /// The G12 boundaries the request meets as the books stand (both
-    /// windows pruned to the world clock).
+    /// The G12 boundaries the request meets as the books stand; prunes
+    /// both windows to the world clock on the way, so `books` reads them
+    /// pruned.
     fn quota_edges(&mut self) -> Boundaries {
         let mut edges = Boundaries::default();
-        let Some(max) = self.state.world.account.max_requests_per_minute else {
-            return edges;
-        };
-        let (max, now) = (max as usize, self.now);
+        let max = self.state.world.account.max_requests_per_minute.map(|m| m as usize);
+        let now = self.now;
         let age = |q: &VecDeque<i64>| q.front().map(|t| now - t);
-        if self.quota.len() >= max && age(&self.quota) == Some(QUOTA_WINDOW_SECONDS) {
+        // Judged before pruning: a full window whose oldest request is
+        // exactly 60 s old is about to free a place.
+        if max.is_some_and(|m| self.quota.len() >= m) && age(&self.quota) == Some(QUOTA_WINDOW_SECONDS) {
             edges.insert(Boundary::QuotaOldest60);
         }
         for q in [&mut self.quota, &mut self.throttled] {
@@ -152,6 +153,9 @@ impl Model {
                 q.pop_front();
             }
         }
+        let Some(max) = max else {
+            return edges;
+        };
         let count = self.quota.len();
         match max.checked_sub(count) {
             Some(0) => edges.insert(Boundary::QuotaFull),
@@ -169,13 +173,9 @@ impl Model {
         edges
     }
 
-    /// The books of G10 and G12 as they stand, the quota window pruned to
-    /// the world clock.
-    fn books(&mut self, a: &Admitted<&str>) -> Books {
-        let now = self.now;
-        while self.quota.front().is_some_and(|t| now - t >= QUOTA_WINDOW_SECONDS) {
-            self.quota.pop_front();
-        }
+    /// The books of G10 and G12 as they stand (`quota_edges` has pruned
+    /// the quota window).
+    fn books(&self, a: &Admitted<&str>) -> Books {
         let max = self.state.world.account.max_requests_per_minute;
         Books {
             nonce_used: a.nonce.as_ref().is_some_and(|n| self.nonces.contains(n)),

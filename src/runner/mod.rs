@@ -1,4 +1,5 @@
-//! The runner: reaches a target (`target`), runs trials (`context`,
+//! The runner: checks its own signer against the contract's vectors
+//! (`signer_check`), reaches a target (`target`), runs trials (`context`,
 //! `exec`, `suite`) as many at once as the target keeps up with (`load`,
 //! `gate`), checks answers and states (`check`), and says what happened
 //! (`outcome`),
@@ -15,6 +16,7 @@ mod redact;
 mod request;
 mod safety;
 mod sent;
+mod signer_check;
 mod suite;
 mod target;
 
@@ -28,5 +30,6 @@ pub use pacer::{MAX_ATTEMPTS, Pacer, Retry, Ticket};
 pub use redact::redact_body;
 pub use request::{as_sent, build_request};
 pub use safety::change_risk;
+pub use signer_check::{SignerMismatch, check_signer};
 pub use suite::{Deadline, NOT_RUN, Pace, Progress, load_error_result, run_all, run_paced};
 pub use target::{Connect, Embedded, TargetError, TargetInfo, connect, is_loopback, start_embedded};

@@ -10,6 +10,7 @@ use reqwest::header::{CONTENT_TYPE, LOCATION};
 use serde::Deserialize;
 
 use super::context::RunContext;
+use super::signer_check::{SignerMismatch, check_signer};
 use crate::client::{
     BodyError, ControlClient, EcsClient, HttpClientError, HttpOptions, MAX_RESPONSE_BYTES, Secret, TlsOptions, excerpt,
     host_header, http_client, read_capped, tls_problem, transport_cause,
@@ -35,6 +36,8 @@ pub enum TargetError {
     },
     #[error(transparent)]
     Client(#[from] HttpClientError),
+    #[error("the harness's own signer departs from the contract, so nothing was sent")]
+    Signer(#[from] SignerMismatch),
 }
 
 /// The embedded reference server, stopped when dropped.
@@ -142,6 +145,7 @@ pub struct TargetInfo {
 
 /// Reads the target's capabilities and builds the run context.
 pub async fn connect(c: &Connect) -> Result<(RunContext, TargetInfo), TargetError> {
+    check_signer()?;
     let http = http_client(&c.http_options())?;
     let control_url = match &c.control {
         Some(u) => u.clone(),

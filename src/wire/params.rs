@@ -81,14 +81,9 @@ impl ParamList {
         self.pairs.push((name.into(), value.into()));
     }
 
-    /// Number of pairs, repeats counted.
-    pub fn len(&self) -> usize {
+    /// Number of pairs, repeats counted (the client's bound on a request).
+    pub(crate) fn len(&self) -> usize {
         self.pairs.len()
-    }
-
-    /// Whether there is no pair at all.
-    pub fn is_empty(&self) -> bool {
-        self.pairs.is_empty()
     }
 
     /// Iterates over `(name, value)` in the order sent.
@@ -234,7 +229,7 @@ mod tests {
     #[test]
     fn push_iter_and_from_vec_agree() {
         let mut p = ParamList::new();
-        assert!(p.is_empty());
+        assert_eq!(p.len(), 0);
         p.push("k", "v");
         p.push(String::from("k"), "w");
         let q = ParamList::from(vec![("k".into(), "v".into()), ("k".into(), "w".into())]);

@@ -20,9 +20,6 @@ use super::params::{ParamList, SortOrder};
 
 type HmacSha1 = Hmac<Sha1>;
 
-/// The `Timestamp` (and V3 `x-acs-date`) layout, ISO 8601 UTC to the second.
-const TIMESTAMP_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
-
 /// Builds the V1 StringToSign for `method` over every pair of `params`
 /// except those named `Signature`.
 ///
@@ -100,7 +97,7 @@ pub struct V1Common<'a> {
     pub access_key_id: &'a str,
     /// Sent as `SignatureNonce`; must be unique per key within 15 minutes.
     pub nonce: &'a str,
-    /// Sent as `Timestamp`, `yyyy-MM-ddTHH:mm:ssZ` (see [`timestamp_now`]).
+    /// Sent as `Timestamp`, `yyyy-MM-ddTHH:mm:ssZ`.
     pub timestamp: &'a str,
     /// Sent as `Format` when set; the server defaults to XML without it.
     pub format: Option<&'a str>,
@@ -152,11 +149,6 @@ pub fn sign_damaged(
         params.push("Signature", signature);
     }
     params
-}
-
-/// The current UTC time as `yyyy-MM-ddTHH:mm:ssZ`.
-pub fn timestamp_now() -> String {
-    Utc::now().format(TIMESTAMP_FORMAT).to_string()
 }
 
 /// Parses a `yyyy-MM-ddTHH:mm:ss[.f+]Z` timestamp and nothing else
@@ -309,11 +301,6 @@ mod tests {
         let p = sign_damaged("GET", &list(&[("X", "1")]), &common, "s", &d);
         let sig = p.get("Signature").unwrap_or_default();
         assert!(p.get("Timestamp").is_none() && verify("s", "GET", &p, sig).is_ok());
-    }
-
-    #[test]
-    fn timestamp_now_parses_back() {
-        assert!(parse_timestamp(&timestamp_now()).is_some());
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! judged on its own. No mutants: this is the contract's view, like the
 //! fuzzer's model.
 
-use super::{BANDWIDTH_IN_RANGE, BANDWIDTH_OUT_RANGE, Ctx, Kind, SYSTEM_DISK_CATEGORIES, TOKEN_MAX_CHARS, token_char};
+use super::{BANDWIDTH_IN_RANGE, BANDWIDTH_OUT_RANGE, Ctx, Kind};
 use crate::spec::request::{ModifyRequest, parse_bool, parse_int};
 use crate::spec::rules::RuleId::{self, *};
 use crate::spec::state::WorldState;
@@ -69,38 +69,17 @@ pub fn rules_met(world: &WorldState, now: i64, req: &ModifyRequest) -> Vec<RuleI
 }
 
 impl<'a> Ctx<'a> {
-    /// P1–P8, each judged on its own.
+    /// P1–P8, each judged on its own (the conditions are `params.rs`'s).
     fn params_met(&self) -> [(RuleId, bool); 8] {
-        let r = self.req;
-        let bad_number = |v: &Option<String>, range: &std::ops::RangeInclusive<i64>| {
-            self.get(v)
-                .is_some_and(|s| !parse_int(s).is_some_and(|n| range.contains(&n)))
-        };
-        let ty = self.get(&r.instance_type).is_some();
-        let bandwidth = self.get(&r.bandwidth_out).is_some() || self.get(&r.bandwidth_in).is_some();
-        let booleans = [&r.dry_run, &r.async_, &r.allow_migrate];
         [
-            (P1, self.get(&r.instance_id).is_none()),
-            (
-                P2,
-                self.get(&r.client_token)
-                    .is_some_and(|t| t.chars().count() > TOKEN_MAX_CHARS || !t.chars().all(token_char)),
-            ),
-            (P3, bad_number(&r.bandwidth_out, &BANDWIDTH_OUT_RANGE)),
-            (P4, bad_number(&r.bandwidth_in, &BANDWIDTH_IN_RANGE)),
-            (P5, ty && bandwidth),
-            (P6, !ty && !bandwidth),
-            (
-                P7,
-                booleans
-                    .iter()
-                    .any(|b| self.get(b).is_some_and(|v| parse_bool(v).is_none())),
-            ),
-            (
-                P8,
-                self.get(&r.system_disk_category)
-                    .is_some_and(|c| !SYSTEM_DISK_CATEGORIES.contains(&c)),
-            ),
+            (P1, self.p1_id_missing()),
+            (P2, self.p2_token_bad()),
+            (P3, self.bandwidth_out().is_err()),
+            (P4, self.bandwidth_in().is_err()),
+            (P5, self.p5_type_and_bandwidth()),
+            (P6, self.p6_nothing_asked()),
+            (P7, self.p7_boolean_bad()),
+            (P8, self.p8_category_bad()),
         ]
     }
 
