@@ -12,6 +12,7 @@
 use serde::Deserialize;
 use serde_json::Map;
 
+use crate::protocol::{V1_REQUIRED, V3_REQUIRED};
 use crate::wire::{ParamList, sign_v1, sign_v3};
 
 const VECTORS: &str = include_str!("../../docs/spec/vectors.json");
@@ -106,6 +107,12 @@ fn check_vector(name: &str, v: Vector) -> Result<bool, SignerMismatch> {
             same(name, "signature", sign_v1::sign(&secret, &sts), &signature)?;
             let verified = sign_v1::verify(&secret, &method, &params, &signature).is_ok();
             same(name, "the server's verification", verified.to_string(), "true")?;
+            same(
+                name,
+                "the client's signature",
+                client_v1(&method, &params, &secret),
+                &signature,
+            )?;
         }
         Vector::V3 {
             method,
@@ -153,10 +160,67 @@ fn check_vector(name: &str, v: Vector) -> Result<bool, SignerMismatch> {
             same(name, "streamed signature", streamed, &auth.signature)?;
             let verified = sign_v3::verify(&secret, &method, &path, &query, &headers, &auth, body.as_bytes());
             same(name, "the server's verification", verified.to_string(), "true")?;
+            let client = client_v3(&method, &query, &headers, body.as_bytes(), &secret, &auth);
+            same(name, "the client's Authorization", client, &auth.to_header_value())?;
         }
         Vector::Other(_) => return Ok(false),
     }
     Ok(true)
+}
+
+/// The `Signature` the client's V1 signer puts on the vector's request,
+/// its common parameters taken from the vector.
+fn client_v1(method: &str, params: &ParamList, secret: &str) -> String {
+    let get = |k| params.get(k).unwrap_or_default();
+    let common = sign_v1::V1Common {
+        action: get("Action"),
+        version: get("Version"),
+        access_key_id: get("AccessKeyId"),
+        nonce: get("SignatureNonce"),
+        timestamp: get("Timestamp"),
+        format: params.get("Format"),
+    };
+    let op: ParamList = params
+        .iter()
+        .filter(|(k, _)| *k != "Format" && !V1_REQUIRED.contains(k))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let signed = sign_v1::sign_request(method, &op, &common, secret);
+    signed.get("Signature").unwrap_or_default().to_string()
+}
+
+/// The `Authorization` the client's V3 signer sends for the vector's
+/// request (the vector's key standing in for its `Credential`).
+fn client_v3(
+    method: &str,
+    query: &ParamList,
+    headers: &[(String, String)],
+    body: &[u8],
+    secret: &str,
+    auth: &sign_v3::Authorization,
+) -> String {
+    let header = |name: &str| headers.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str());
+    let own = |k: &str| k == "host" || V3_REQUIRED.contains(&k);
+    let extra: Vec<(String, String)> = headers.iter().filter(|(k, _)| !own(k)).cloned().collect();
+    let signed = sign_v3::sign_request(&sign_v3::V3Input {
+        method,
+        host: header("host"),
+        query,
+        body,
+        action: header("x-acs-action"),
+        version: header("x-acs-version"),
+        access_key_id: &auth.access_key_id,
+        secret,
+        nonce: header("x-acs-signature-nonce"),
+        date: header("x-acs-date"),
+        extra_headers: &extra,
+    });
+    signed
+        .headers
+        .into_iter()
+        .find(|(k, _)| k == "authorization")
+        .map(|(_, v)| v)
+        .unwrap_or_default()
 }
 
 fn list(map: Map<String, serde_json::Value>) -> ParamList {

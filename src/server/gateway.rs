@@ -1,6 +1,7 @@
 //! The server's side of the gateway rules: `gate` decides G1–G9 from the
 //! request, the wall clock and the world a key names; this file looks the
-//! key up in the store and does what a planted bug adds to a refusal.
+//! key up in the store and lets a planted bug add to a refusal
+//! (`planted.rs`).
 //! G10–G12 need the world's lock and run in `api`.
 //!
 //! The `auth` capability is G2, G4 and G6–G10; with `--no-auth` those are
@@ -11,7 +12,6 @@ use std::sync::Arc;
 use super::planted::Planted;
 use super::store::{Limits, Store, WorldSlot};
 use crate::gate::{self, Account, Admitted, Bounds, Context, RawRequest, Refused};
-use crate::spec::{Mutant, RuleId};
 
 impl Account for Arc<WorldSlot> {
     fn secret(&self) -> &str {
@@ -44,21 +44,6 @@ pub(super) fn admit(
         Ok(a) => return Ok(a),
         Err(r) => r,
     };
-    if refused.rule == RuleId::G9 && planted.0 == Some(Mutant::G10ForgedBurnsNonce) {
-        burn_nonce(store, req, &ctx);
-    }
+    planted.after_refusal(&refused, store, req, &ctx);
     Err(refused)
-}
-
-/// The `G10-forged-burns-nonce` bug: a forged request's nonce is recorded
-/// as if its signature had verified. The gate, told to skip signatures,
-/// names the world and the nonce.
-fn burn_nonce(store: &Store, req: &RawRequest, ctx: &Context<'_, Planted>) {
-    let skip = Planted(Some(Mutant::G9SignatureUnchecked));
-    let unchecked = Context { bends: &skip, ..*ctx };
-    if let Ok(a) = gate::admit(req, &unchecked, |key| store.by_key(key)) {
-        if let Some(n) = &a.nonce {
-            a.world.lock().record_nonce(n, std::time::Instant::now());
-        }
-    }
 }

@@ -4,14 +4,16 @@
 //! Without its mutant each method is `Specified`'s: the hooks' specified
 //! defaults are what the server runs, so the suite (and cargo-mutants
 //! over `gate/`) judges them.
-//! (Mutants of the bookkeeping and the answer, such as
-//! `G10-forged-burns-nonce` or `G12-no-retry-after`, live where that
-//! bookkeeping is: `gateway.rs`, `api.rs`, `respond.rs`.)
+//! `G10-forged-burns-nonce` is here too, as what the server does after a
+//! refusal. (Mutants of the bookkeeping and the answer, such as
+//! `G12-no-retry-after`, live where that bookkeeping is: `api.rs`,
+//! `respond.rs`.)
 
 use std::borrow::Cow;
 
-use crate::gate::{Bends, RawRequest, Specified};
-use crate::spec::Mutant;
+use super::store::Store;
+use crate::gate::{self, Bends, Context, RawRequest, Refused, Specified};
+use crate::spec::{Mutant, RuleId};
 use crate::wire::{Format, ParamList, sign_v3};
 
 /// The gate as a server with this planted bug (or none) runs it.
@@ -21,6 +23,23 @@ pub(super) struct Planted(pub(super) Option<Mutant>);
 impl Planted {
     fn is(&self, m: Mutant) -> bool {
         self.0 == Some(m)
+    }
+
+    /// What the server does after the gate refused a request: nothing,
+    /// except under `G10-forged-burns-nonce`, where a forged request's
+    /// nonce (G9) is recorded as if its signature had verified. The gate,
+    /// told to skip signatures, names the world and the nonce.
+    pub(super) fn after_refusal(&self, refused: &Refused, store: &Store, req: &RawRequest, ctx: &Context<'_, Planted>) {
+        if refused.rule != RuleId::G9 || !self.is(Mutant::G10ForgedBurnsNonce) {
+            return;
+        }
+        let skip = Planted(Some(Mutant::G9SignatureUnchecked));
+        let unchecked = Context { bends: &skip, ..*ctx };
+        if let Ok(a) = gate::admit(req, &unchecked, |key| store.by_key(key)) {
+            if let Some(n) = &a.nonce {
+                a.world.lock().record_nonce(n, std::time::Instant::now());
+            }
+        }
     }
 }
 

@@ -145,6 +145,19 @@ impl Mutant {
     pub fn name(self) -> &'static str {
         self.spec().name
     }
+
+    /// The ordering bugs: two rules of `order` swapped.
+    pub(crate) fn reorder(self, order: &mut [RuleId]) {
+        let (a, b) = match self {
+            Mutant::T1BeforeA4 => (RuleId::T1, RuleId::A4),
+            Mutant::S1BeforeT1 => (RuleId::S1, RuleId::T1),
+            Mutant::C7BeforeC4 => (RuleId::C7, RuleId::C4),
+            _ => return,
+        };
+        if let (Some(i), Some(j)) = (order.iter().position(|r| *r == a), order.iter().position(|r| *r == b)) {
+            order.swap(i, j);
+        }
+    }
 }
 
 impl fmt::Display for Mutant {

@@ -267,6 +267,21 @@ mod tests {
             checks(&judge_answer(&want(Format::Xml), &xml, false)),
             [Check::XmlProlog]
         );
+        // The XML root names the kind of answer: `<Error>` for a refusal,
+        // `<ModifyInstanceSpecResponse>` for a success.
+        let e1 = AnswerExpectation {
+            rule: RuleId::E1,
+            ..want(Format::Xml)
+        };
+        let mut error_as_success = error(Format::Xml, "127.0.0.1", XML_CONTENT_TYPE);
+        error_as_success.status = 200;
+        assert!(checks(&judge_answer(&e1, &error_as_success, false)).contains(&Check::XmlRoot));
+        let success_as_error = Exchange {
+            status: 400,
+            headers: vec![("content-type".into(), XML_CONTENT_TYPE.into())],
+            body: render_success(Format::Xml, "R").into_bytes(),
+        };
+        assert!(checks(&judge_answer(&want(Format::Xml), &success_as_error, false)).contains(&Check::XmlRoot));
         let throttled = AnswerExpectation {
             rule: RuleId::T1,
             ..want(Format::Json)
@@ -292,6 +307,23 @@ mod tests {
         assert_eq!(v.findings[0].expected, "200000 (milliseconds)");
         t.headers.last_mut().unwrap().1 = " 200000".into();
         assert!(judge_answer(&exact, &t, false).findings.is_empty());
+    }
+
+    #[test]
+    fn an_accepted_alias_warns_and_fails_only_in_strict_mode() {
+        let p1 = AnswerExpectation {
+            rule: RuleId::P1,
+            ..want(Format::Json)
+        };
+        let mut ex = error(Format::Json, "127.0.0.1", JSON_CONTENT_TYPE);
+        ex.body = String::from_utf8(ex.body)
+            .unwrap()
+            .replace("InvalidParameter", "MissingInstanceId")
+            .into_bytes();
+        let v = judge_answer(&p1, &ex, false);
+        assert!(v.findings.is_empty(), "{v:?}");
+        assert!(v.warnings[0].contains("an accepted alias"), "{v:?}");
+        assert_eq!(checks(&judge_answer(&p1, &ex, true)), [Check::Answer]);
     }
 
     #[test]

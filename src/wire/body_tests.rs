@@ -85,6 +85,9 @@ fn control_characters_cannot_break_the_xml() {
     let xml = render_error(Format::Xml, &error_body("a\u{0}b\u{1B}c", None));
     let p = parsed(None, &xml);
     assert_eq!(p.message.as_deref(), Some("a\u{FFFD}b\u{FFFD}c"));
+    // The whitespace controls XML carries are kept as they are.
+    let xml = render_error(Format::Xml, &error_body("a\tb\nc", None));
+    assert_eq!(parsed(None, &xml).message.as_deref(), Some("a\tb\nc"));
 }
 
 #[test]

@@ -15,17 +15,8 @@ impl<'a> Ctx<'a> {
             Kind::Type(_) => order.extend([S1, C1, C2, C3, C4, C5, C6, C7, C8]),
             Kind::Bandwidth { .. } => order.extend([S2, B1, B2, B3, B4]),
         }
-        let swaps = [
-            (Mutant::T1BeforeA4, T1, A4),
-            (Mutant::S1BeforeT1, S1, T1),
-            (Mutant::C7BeforeC4, C7, C4),
-        ];
-        for (m, a, b) in swaps {
-            if self.is(m) {
-                if let (Some(i), Some(j)) = (order.iter().position(|r| *r == a), order.iter().position(|r| *r == b)) {
-                    order.swap(i, j);
-                }
-            }
+        if let Some(m) = self.mutant {
+            m.reorder(&mut order);
         }
         order
     }
@@ -58,11 +49,12 @@ impl<'a> Ctx<'a> {
             A4 => inst.instance_charge_type != ChargeType::PostPaid && !self.is(Mutant::A4PrepaidAllowed),
             T1 => self.throttled(st),
             S1 => {
-                inst.status != Status::Stopped && !(self.is(Mutant::S1RunningAllowed) && inst.status == Status::Running)
+                inst.status != Status::Stopped
+                    && !(self.is(Mutant::S1RunningAllowed) && matches!(inst.status, Status::Running))
             }
             S2 => {
                 let ok = matches!(inst.status, Status::Running | Status::Stopped)
-                    || (self.is(Mutant::S2StartingAllowed) && inst.status == Status::Starting);
+                    || (self.is(Mutant::S2StartingAllowed) && matches!(inst.status, Status::Starting));
                 !ok
             }
             C1 => target.is_none() && !self.is(Mutant::C1UnknownTypeApplied),
