@@ -9,6 +9,7 @@
 mod checks;
 mod met;
 mod params;
+mod planted;
 
 use std::ops::RangeInclusive;
 
@@ -85,10 +86,12 @@ pub fn decide_with(world: &WorldState, now: i64, req: &ModifyRequest, mutant: Op
             ..Decision::from_rule(E1)
         },
         Ok(Verdict::Replay) => Decision::from_rule(I3),
-        Err(Refusal { rule, change }) => Decision {
-            change: change.map(|c| *c),
-            ..Decision::from_rule(rule)
-        },
+        Err(Refusal { rule, change }) => {
+            // Only a planted bug attaches a change to a refusal.
+            let mut d = Decision::from_rule(rule);
+            d.change = change.map(|c| *c);
+            d
+        }
     };
     if cx.is(Mutant::P4WrongCode) && d.rule == P4 {
         d.code = P3.spec().code;
@@ -214,24 +217,6 @@ impl<'a> Ctx<'a> {
         Ok(Some(Verdict::Replay))
     }
 
-    /// The state a buggy server writes on a refusal (mutants only).
-    fn partial_write(&self, rule: RuleId, id: &str) -> Option<Box<Change>> {
-        let late = matches!(rule, C1 | C2 | C3 | C4 | C5 | C6 | C7 | C8 | B1 | B2 | B3 | B4);
-        let recorded = self
-            .is(Mutant::I3RejectedRecordsToken)
-            .then(|| self.token_record())
-            .flatten();
-        if self.is(Mutant::E1NoRollbackOnError) && late {
-            return Some(Box::new(self.touch(id)));
-        }
-        recorded.map(|token| {
-            Box::new(Change {
-                token: Some(token),
-                ..self.empty_change(id)
-            })
-        })
-    }
-
     fn empty_change(&self, id: &str) -> Change {
         Change {
             instance_id: id.to_string(),
@@ -240,14 +225,6 @@ impl<'a> Ctx<'a> {
             bandwidth_in: None,
             modified_at: None,
             token: None,
-        }
-    }
-
-    /// A change that only restarts the 5-minute window.
-    fn touch(&self, id: &str) -> Change {
-        Change {
-            modified_at: Some(self.now),
-            ..self.empty_change(id)
         }
     }
 

@@ -99,8 +99,9 @@ const fn rule(id: RuleId, code: &'static str, status: u16, message: &'static str
     }
 }
 
-const fn aliased(spec: RuleSpec, aliases: &'static [Alias]) -> RuleSpec {
-    RuleSpec { aliases, ..spec }
+const fn aliased(mut spec: RuleSpec, aliases: &'static [Alias]) -> RuleSpec {
+    spec.aliases = aliases;
+    spec
 }
 
 const fn alias(code: &'static str, status: u16, why: &'static str) -> Alias {
