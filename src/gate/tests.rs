@@ -251,6 +251,32 @@ fn g9_the_signature_and_what_it_covers() {
     assert!(refused.detail.unwrap().contains("limit of 3"));
 }
 
+/// The server's own V3 bounds (outside the contract) admit a request
+/// exactly at them and refuse one a header or a byte over.
+#[test]
+fn the_v3_bounds_admit_a_request_exactly_at_them() {
+    let req = good_v3();
+    let auth = sign_v3::parse_authorization(req.header("authorization").unwrap()).unwrap();
+    let n = auth.signed_headers.len();
+    let query = ParamList::from_query_and_body(req.query.as_deref(), None);
+    let payload = sign_v3::hex_sha256(&req.body);
+    let len = sign_v3::canonical_request(&req.method, "/", &query, &req.headers, &auth.signed_headers, &payload).len();
+    let within = |max_signed_headers, max_canonical_request_bytes| Context {
+        bounds: Bounds {
+            max_signed_headers,
+            max_canonical_request_bytes,
+        },
+        ..ctx(true)
+    };
+    assert!(admit(&req, &within(n, len), |_| Some(SECRET)).is_ok());
+    for (h, b) in [(n - 1, len), (n, len - 1)] {
+        assert_eq!(
+            admit(&req, &within(h, b), |_| Some(SECRET)).unwrap_err().rule,
+            RuleId::G9
+        );
+    }
+}
+
 #[test]
 fn g10_a_used_nonce_under_auth_only() {
     let used = Books {

@@ -339,5 +339,17 @@ mod tests {
         assert_eq!(rule_hint("P9"), " (the P rules are P1–P8)");
         assert_eq!(rule_hint("G13"), " (the G rules are G1–G12)");
         assert_eq!(rule_hint("Zebra9"), "");
+        // One nearest rule, but too far to be a typo of it.
+        assert_eq!(rule_hint("P12345"), " (the P rules are P1–P8)");
+    }
+
+    #[test]
+    fn every_rule_is_listed_in_order_and_in_the_schema() {
+        let all: Vec<RuleId> = RuleId::all().collect();
+        assert_eq!(all.len(), 46);
+        assert_eq!((all[0], all[45]), (RuleId::G1, RuleId::E1));
+        let schema = schemars::schema_for!(RuleId);
+        let names = schema.get("enum").and_then(|e| e.as_array()).map(Vec::len);
+        assert_eq!(names, Some(46));
     }
 }

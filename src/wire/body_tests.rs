@@ -188,3 +188,34 @@ fn ports_are_stripped_only_where_there_is_one() {
     assert_eq!(host_without_port("::1"), "::1");
     assert_eq!(host_without_port(":9000"), ":9000");
 }
+
+#[test]
+fn a_body_without_a_telling_first_byte_is_read_by_its_content_type() {
+    // Not `{`, `[` or `<`: the content type picks the parser, and its error
+    // says which one read it.
+    let read = |ct: &str| parse_body(Some(ct), b"oops").unwrap_err();
+    assert!(
+        matches!(read("application/json"), WireError::Json(_)),
+        "{:?}",
+        read("application/json")
+    );
+    assert!(!matches!(
+        read("text/xml"),
+        WireError::Json(_) | WireError::UnknownBodyFormat { .. }
+    ));
+    assert!(matches!(read("text/plain"), WireError::UnknownBodyFormat { .. }));
+}
+
+#[test]
+fn whitespace_between_xml_elements_stays_out_of_the_fields() {
+    let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>\n  <RequestId>R</RequestId>\n  \
+               <HostId>h</HostId>\n  <Code>C</Code>\n  <Message>M</Message>\n</Error>\n";
+    let p = parsed(None, xml);
+    let fields = (
+        p.request_id.as_deref(),
+        p.host_id.as_deref(),
+        p.code.as_deref(),
+        p.message.as_deref(),
+    );
+    assert_eq!(fields, (Some("R"), Some("h"), Some("C"), Some("M")));
+}
