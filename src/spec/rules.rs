@@ -340,7 +340,7 @@ mod tests {
         assert_eq!(rule_hint("G13"), " (the G rules are G1–G12)");
         assert_eq!(rule_hint("Zebra9"), "");
         // One nearest rule, but too far to be a typo of it.
-        assert_eq!(rule_hint("P12345"), " (the P rules are P1–P8)");
+        assert_eq!(rule_hint("P1wxyz"), " (the P rules are P1–P8)");
     }
 
     #[test]
