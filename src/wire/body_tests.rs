@@ -219,3 +219,9 @@ fn whitespace_between_xml_elements_stays_out_of_the_fields() {
     );
     assert_eq!(fields, (Some("R"), Some("h"), Some("C"), Some("M")));
 }
+
+#[test]
+fn a_field_keeps_its_own_text_around_a_nested_element() {
+    let xml = "<Error><RequestId>R</RequestId><Code>C</Code><Message>a<b>x</b>c</Message></Error>";
+    assert_eq!(parsed(None, xml).message.as_deref(), Some("ac"));
+}
