@@ -183,6 +183,16 @@ mod tests {
     use super::*;
     use crate::wire::{ErrorBody, render_error, render_success};
 
+    /// A JSON error answer whose code is `code` instead of InvalidParameter.
+    fn json_error_with_code(code: &str) -> Exchange {
+        let mut ex = error(Format::Json, "127.0.0.1", JSON_CONTENT_TYPE);
+        ex.body = String::from_utf8(ex.body)
+            .unwrap()
+            .replace("InvalidParameter", code)
+            .into_bytes();
+        ex
+    }
+
     fn error(format: Format, host_id: &str, ctype: &str) -> Exchange {
         let body = ErrorBody {
             request_id: "R".into(),
@@ -286,11 +296,7 @@ mod tests {
             rule: RuleId::T1,
             ..want(Format::Json)
         };
-        let mut t = error(Format::Json, "127.0.0.1", JSON_CONTENT_TYPE);
-        t.body = String::from_utf8(t.body)
-            .unwrap()
-            .replace("InvalidParameter", "Throttling")
-            .into_bytes();
+        let mut t = json_error_with_code("Throttling");
         assert_eq!(checks(&judge_answer(&throttled, &t, false)), [Check::RetryAfter]);
         t.headers.push(("x-acs-retry-after".into(), "0".into()));
         assert_eq!(checks(&judge_answer(&throttled, &t, false)), [Check::RetryAfter]);
@@ -315,11 +321,7 @@ mod tests {
             rule: RuleId::P1,
             ..want(Format::Json)
         };
-        let mut ex = error(Format::Json, "127.0.0.1", JSON_CONTENT_TYPE);
-        ex.body = String::from_utf8(ex.body)
-            .unwrap()
-            .replace("InvalidParameter", "MissingInstanceId")
-            .into_bytes();
+        let ex = json_error_with_code("MissingInstanceId");
         let v = judge_answer(&p1, &ex, false);
         assert!(v.findings.is_empty(), "{v:?}");
         assert!(v.warnings[0].contains("an accepted alias"), "{v:?}");
